@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ProjectordError, toError } from '../lib/errors.js';
 import { LOG_LEVELS } from '../observability/logger.js';
 import { redactUri } from '../observability/redact.js';
-import { registerMongo } from './commands/mongo.js';
+import { COMMANDS } from './commands/index.js';
 
 export function buildProgram(): Command {
   const program = new Command('projectord')
@@ -19,7 +19,7 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--config <file>', 'config file (JSON or YAML)'))
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]));
-  registerMongo(program);
+  for (const register of COMMANDS) register(program);
   return program;
 }
 

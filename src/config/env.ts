@@ -42,6 +42,7 @@ export function configLeaves(schema: z.ZodType = configSchema, path: string[] = 
   const inner = unwrap(schema) as z.ZodType & {
     def: { type: string; shape?: Record<string, z.ZodType> };
   };
+  if (inner.def.type === 'record') return []; // maps (modules.settings) come from the file only
   if (inner.def.type === 'object' && inner.def.shape) {
     return Object.entries(inner.def.shape).flatMap(([k, v]) => configLeaves(v, [...path, k]));
   }

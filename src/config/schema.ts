@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../observability/logger.js';
+import { bankSchema } from './bankSchema.js';
 
 /**
  * The whole configuration, with every default in one place. Units are in the key names.
@@ -40,6 +41,8 @@ export const configSchema = z
         dir: z.string().min(1).optional(),
         /** Only run these module names (empty = all loaded). */
         enabled: z.array(z.string().min(1)).default([]),
+        /** Per-module settings handed to the module as `ctx.settings`. */
+        settings: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
       })
       .strict()
       .prefault({}),
@@ -111,6 +114,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    bank: bankSchema.prefault({}),
   })
   .strict();
 

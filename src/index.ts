@@ -1,0 +1,24 @@
+/**
+ * projectord's public API: what module authors import.
+ *
+ *   import { defineProjection } from 'projectord';
+ */
+export { defineProjection, defineReaction } from './modules/types.js';
+export type {
+  AppendResult,
+  BaseContext,
+  Deadline,
+  GuardedUpdate,
+  ModuleDefinition,
+  NewEvent,
+  ProjectionContext,
+  ProjectionDefinition,
+  ReactionContext,
+  ReactionDefinition,
+  ReadContext,
+  Scalar,
+  WriteContext,
+} from './modules/types.js';
+export { defineUpcaster } from './dispatch/upcast.js';
+export type { Upcaster } from './dispatch/upcast.js';
+export type { EventData, EventMetadata, ProjectorEvent } from './events/types.js';
