@@ -1,0 +1,126 @@
+import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
+import { isDuplicateKeyError, ProjectordError } from '../lib/errors.js';
+import type { EventMetadata } from './types.js';
+
+/**
+ * The event store as projectord reads and (for reactions, simulate and the compliance CLI)
+ * appends to it. Appends use the store's optimistic concurrency: the next `version` of the
+ * aggregate, and on a duplicate (aggregateId, version) a re-read and retry. A duplicate
+ * `eventId` means the very same event was appended before: reported as `duplicate`, not an error.
+ */
+export const EVENT_STORE = 'event_store';
+
+export function eventStore(db: Db): Collection<Document> {
+  return db.collection(EVENT_STORE);
+}
+
+/** The indexes the command side relies on (DOMAIN.md), plus a unique eventId. Idempotent. */
+export async function ensureEventStoreIndexes(db: Db): Promise<void> {
+  const coll = eventStore(db);
+  await coll.createIndex(
+    { aggregateId: 1, version: 1 },
+    { unique: true, name: 'aggregate_version' },
+  );
+  await coll.createIndex({ eventId: 1 }, { unique: true, name: 'event_id' });
+  await coll.createIndex({ eventTimestamp: 1, _id: 1 }, { name: 'event_timestamp' });
+  await coll.createIndex({ eventType: 1, eventTimestamp: 1 }, { name: 'event_type' });
+  await coll.createIndex({ aggregateType: 1, eventTimestamp: 1 }, { name: 'aggregate_type' });
+  await coll.createIndex(
+    { 'eventMetadata.correlationId': 1 },
+    { sparse: true, name: 'correlation_id' },
+  );
+}
+
+export interface AppendInput {
+  aggregateId: string;
+  aggregateType: string;
+  eventType: string;
+  eventVersion?: string;
+  eventData: Document;
+  eventMetadata?: EventMetadata;
+  /** Deterministic id for idempotent appends; a new ObjectId when absent. */
+  eventId?: string | ObjectId;
+  commandId?: string | ObjectId;
+  eventTimestamp?: Date;
+}
+
+export interface AppendOptions {
+  /** Fail instead of retrying when the aggregate is not at this version. */
+  expectedVersion?: number;
+  maxRetries?: number;
+  now?: () => Date;
+}
+
+export interface Appended {
+  eventId: string;
+  version: number;
+  duplicate: boolean;
+}
+
+export async function currentVersion(db: Db, aggregateId: string): Promise<number> {
+  const last = await eventStore(db)
+    .find({ aggregateId: { $eq: aggregateId } }, { projection: { version: 1 } })
+    .sort({ version: -1 })
+    .limit(1)
+    .next();
+  return typeof last?.version === 'number' ? last.version : 0;
+}
+
+function idString(id: string | ObjectId): string {
+  return typeof id === 'string' ? id : id.toHexString();
+}
+
+export async function appendEvent(
+  db: Db,
+  input: AppendInput,
+  opts: AppendOptions = {},
+): Promise<Appended> {
+  const coll = eventStore(db);
+  const eventId = input.eventId ?? new ObjectId();
+  const now = opts.now ?? (() => new Date());
+  const maxRetries = opts.maxRetries ?? 10;
+  for (let attempt = 0; ; attempt++) {
+    const version = (await currentVersion(db, input.aggregateId)) + 1;
+    if (opts.expectedVersion !== undefined && version !== opts.expectedVersion + 1) {
+      throw new ProjectordError(
+        'APPEND_CONFLICT',
+        `Aggregate ${input.aggregateId} is at version ${version - 1}, expected ${opts.expectedVersion}.`,
+      );
+    }
+    const at = now();
+    const doc: Document = {
+      eventId,
+      aggregateId: input.aggregateId,
+      aggregateType: input.aggregateType,
+      eventType: input.eventType,
+      eventVersion: input.eventVersion ?? '1.0',
+      version,
+      eventTimestamp: input.eventTimestamp ?? at,
+      storedAt: at,
+      commandId: input.commandId ?? new ObjectId(),
+      eventData: input.eventData,
+      eventMetadata: input.eventMetadata ?? {},
+    };
+    try {
+      await coll.insertOne(doc);
+      return { eventId: idString(eventId), version, duplicate: false };
+    } catch (e) {
+      if (!isDuplicateKeyError(e)) throw e;
+      const existing = await coll.findOne(
+        { eventId: { $eq: eventId } },
+        { projection: { version: 1 } },
+      );
+      if (existing) {
+        return { eventId: idString(eventId), version: Number(existing.version), duplicate: true };
+      }
+      if (attempt >= maxRetries) {
+        throw new ProjectordError(
+          'APPEND_CONTENDED',
+          `Could not append ${input.eventType} to ${input.aggregateId} after ${maxRetries + 1} attempts: ` +
+            `other writers keep taking the next version.`,
+          { cause: e },
+        );
+      }
+    }
+  }
+}
