@@ -1,0 +1,169 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every metric projectord exposes (DESIGN.md "Metrics"), in one table: names are a contract
+ * with users' dashboards and alerts, so they change only deliberately, with the docs
+ * (`metricsReference()` renders this table for the README).
+ *
+ * Each `createMetrics()` call builds its own Registry: no global registry, so several daemons
+ * (or tests) in one process never collide on "metric already registered".
+ */
+export const EVENT_OUTCOMES = [
+  'applied',
+  'duplicate',
+  'skipped',
+  'dead_lettered',
+  'ignored',
+] as const;
+export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
+
+export const MODULE_MODES = ['catching-up', 'live', 'rebuilding'] as const;
+export type ModuleMode = (typeof MODULE_MODES)[number];
+
+export const METRICS = {
+  eventsApplied: {
+    name: 'projectord_events_applied_total',
+    type: 'counter',
+    labels: ['module', 'event_type', 'outcome'],
+    help: `Events a module finished, by outcome (${EVENT_OUTCOMES.join(', ')}).`,
+  },
+  handlerDuration: {
+    name: 'projectord_handler_duration_seconds',
+    type: 'histogram',
+    labels: ['module'],
+    help: 'Time one module handler took on one event, retries excluded.',
+  },
+  lag: {
+    name: 'projectord_lag_seconds',
+    type: 'gauge',
+    labels: ['module'],
+    help: 'End-to-end lag: now minus the time of the newest event the module applied.',
+  },
+  checkpointAge: {
+    name: 'projectord_checkpoint_age_seconds',
+    type: 'gauge',
+    labels: ['module'],
+    help: 'Time since the module last saved its checkpoint.',
+  },
+  queueDepth: {
+    name: 'projectord_queue_depth',
+    type: 'gauge',
+    labels: ['module'],
+    help: 'Events accepted into the module lane and not yet finished.',
+  },
+  aggregatesInFlight: {
+    name: 'projectord_aggregates_in_flight',
+    type: 'gauge',
+    labels: ['module'],
+    help: 'Aggregates the module lane is running at this moment.',
+  },
+  deadLetters: {
+    name: 'projectord_dead_letters',
+    type: 'gauge',
+    labels: ['module'],
+    help: 'Dead letters of the module still waiting for dlq retry or skip.',
+  },
+  changeStreamRestarts: {
+    name: 'projectord_change_stream_restarts_total',
+    type: 'counter',
+    labels: ['reason'],
+    help: 'Times the change stream was reopened, by reason (e.g. transient error, history lost).',
+  },
+  sagaInstances: {
+    name: 'projectord_saga_instances',
+    type: 'gauge',
+    labels: ['saga', 'state'],
+    help: 'Saga instances by saga and state.',
+  },
+  overdueComplianceReviews: {
+    name: 'projectord_compliance_reviews_overdue',
+    type: 'gauge',
+    labels: [],
+    help: 'Compliance reviews past their review deadline and not completed.',
+  },
+  moduleInfo: {
+    name: 'projectord_module_info',
+    type: 'gauge',
+    labels: ['module', 'mode'],
+    help: `1 for the module's current mode (${MODULE_MODES.join(', ')}); one series per module.`,
+  },
+  moduleHealthy: {
+    name: 'projectord_module_healthy',
+    type: 'gauge',
+    labels: ['module'],
+    help: '1 when the module is ready, 0 when it is stuck, lagging or not live.',
+  },
+} as const;
+
+export type MetricKey = keyof typeof METRICS;
+type LabelsOf<K extends MetricKey> = (typeof METRICS)[K]['labels'][number];
+
+/** Seconds; from sub-millisecond guarded upserts to handlers that wait on a slow server. */
+export const HANDLER_DURATION_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const;
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly eventsApplied: Counter<LabelsOf<'eventsApplied'>>;
+  readonly handlerDuration: Histogram<LabelsOf<'handlerDuration'>>;
+  readonly lag: Gauge<LabelsOf<'lag'>>;
+  readonly checkpointAge: Gauge<LabelsOf<'checkpointAge'>>;
+  readonly queueDepth: Gauge<LabelsOf<'queueDepth'>>;
+  readonly aggregatesInFlight: Gauge<LabelsOf<'aggregatesInFlight'>>;
+  readonly deadLetters: Gauge<LabelsOf<'deadLetters'>>;
+  readonly changeStreamRestarts: Counter<LabelsOf<'changeStreamRestarts'>>;
+  readonly sagaInstances: Gauge<LabelsOf<'sagaInstances'>>;
+  readonly overdueComplianceReviews: Gauge;
+  readonly moduleInfo: Gauge<LabelsOf<'moduleInfo'>>;
+  readonly moduleHealthy: Gauge<LabelsOf<'moduleHealthy'>>;
+  /** Sets the module's mode series to 1 and removes its other modes, so a sum by module is 1. */
+  setModuleMode(module: string, mode: ModuleMode): void;
+  /** The Prometheus text exposition of everything in `registry`. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const def = <K extends MetricKey>(k: K) => ({
+    name: METRICS[k].name,
+    help: METRICS[k].help,
+    labelNames: [...METRICS[k].labels] as LabelsOf<K>[],
+    registers,
+  });
+  const moduleInfo = new Gauge(def('moduleInfo'));
+  const metrics: Metrics = {
+    registry,
+    eventsApplied: new Counter(def('eventsApplied')),
+    handlerDuration: new Histogram({
+      ...def('handlerDuration'),
+      buckets: [...HANDLER_DURATION_BUCKETS],
+    }),
+    lag: new Gauge(def('lag')),
+    checkpointAge: new Gauge(def('checkpointAge')),
+    queueDepth: new Gauge(def('queueDepth')),
+    aggregatesInFlight: new Gauge(def('aggregatesInFlight')),
+    deadLetters: new Gauge(def('deadLetters')),
+    changeStreamRestarts: new Counter(def('changeStreamRestarts')),
+    sagaInstances: new Gauge(def('sagaInstances')),
+    overdueComplianceReviews: new Gauge({
+      name: METRICS.overdueComplianceReviews.name,
+      help: METRICS.overdueComplianceReviews.help,
+      registers,
+    }),
+    moduleInfo,
+    moduleHealthy: new Gauge(def('moduleHealthy')),
+    setModuleMode(module, mode) {
+      for (const other of MODULE_MODES) {
+        if (other !== mode) moduleInfo.remove({ module, mode: other });
+      }
+      moduleInfo.set({ module, mode }, 1);
+    },
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  return metrics;
+}
