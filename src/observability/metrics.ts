@@ -17,7 +17,8 @@ export const EVENT_OUTCOMES = [
 ] as const;
 export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
 
-export const MODULE_MODES = ['catching-up', 'live', 'rebuilding'] as const;
+/** The values of projector_checkpoints.mode. */
+export const MODULE_MODES = ['catching-up', 'live', 'rebuilding', 'parked'] as const;
 export type ModuleMode = (typeof MODULE_MODES)[number];
 
 export const METRICS = {

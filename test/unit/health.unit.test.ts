@@ -46,6 +46,7 @@ describe('evaluateModuleHealth (invariant 10: stuck is not quiet)', () => {
     ['lag exactly at the bound', { pendingEvents: 3, lagMs: 30_000 }, true, false, null],
     ['catching up', { mode: 'catching-up', pendingEvents: 5 }, false, false, /^catching-up$/],
     ['rebuilding', { mode: 'rebuilding' }, false, false, /^rebuilding$/],
+    ['parked', { mode: 'parked' }, false, false, /^parked$/],
     [
       'stuck while catching up reports stuck',
       { mode: 'catching-up', pendingEvents: 1, lastProgressAt: ago(120_000) },
