@@ -1,0 +1,114 @@
+import type { Logger } from '../observability/logger.js';
+import type { Position } from './position.js';
+import type { CheckpointStore, ModuleMode } from './store.js';
+import { createWatermark } from './watermark.js';
+
+/**
+ * One module's checkpointer: feeds the watermark and saves its position at most every
+ * `everyEvents` finished events or `everyMs`, and on `flush()` (stop). Saves are serialised.
+ */
+export interface Checkpointer {
+  register(seq: number, position: Position, eventAt: Date | null, handled: boolean): void;
+  finish(seq: number): void;
+  /** Saves the current watermark now (if it moved). */
+  flush(): Promise<void>;
+  /** Moves the position without an event (idle resume token, end of catch-up). */
+  advanceIdle(position: Position): void;
+  readonly pending: number;
+  readonly lastSaved: Position | undefined;
+  readonly lastEventAt: Date | null;
+  mode: ModuleMode;
+  stop(): Promise<void>;
+}
+
+export interface CheckpointerOptions {
+  module: string;
+  moduleVersion: number;
+  instanceId: string;
+  store: CheckpointStore;
+  everyEvents: number;
+  everyMs: number;
+  logger: Logger;
+  initial?: Position;
+  onSaved?(position: Position, lastEventAt: Date | null): void;
+}
+
+export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
+  const watermark = createWatermark<{ position: Position; eventAt: Date | null }>();
+  let saved: Position | undefined = o.initial;
+  let idle: Position | undefined;
+  let lastEventAt: Date | null = null;
+  let finishedSinceSave = 0;
+  let saving: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const timer = setInterval(() => void self.flush(), o.everyMs);
+  timer.unref();
+
+  function target(): { position: Position; eventAt: Date | null } | undefined {
+    const w = watermark.position();
+    if (idle && watermark.pending === 0) return { position: idle, eventAt: w?.eventAt ?? null };
+    return w;
+  }
+
+  async function save(): Promise<void> {
+    const t = target();
+    if (!t || t.position === saved) return;
+    const applied = watermark.take();
+    const res = await o.store.save(o.module, {
+      position: t.position,
+      moduleVersion: o.moduleVersion,
+      mode: self.mode,
+      appliedDelta: applied,
+      lastEventAt: t.eventAt,
+      instanceId: o.instanceId,
+    });
+    if (res.ok) {
+      saved = t.position;
+      if (t.eventAt) lastEventAt = t.eventAt;
+      o.onSaved?.(t.position, t.eventAt);
+    } else {
+      o.logger.warn({ module: o.module, reason: res.reason }, 'checkpoint not saved');
+    }
+  }
+
+  const self: Checkpointer = {
+    mode: 'live',
+    register(seq, position, eventAt, handled) {
+      idle = undefined;
+      watermark.register(seq, { position, eventAt }, !handled);
+    },
+    finish(seq) {
+      watermark.finish(seq);
+      finishedSinceSave++;
+      if (finishedSinceSave >= o.everyEvents) {
+        finishedSinceSave = 0;
+        void self.flush();
+      }
+    },
+    flush() {
+      if (stopped) return saving;
+      saving = saving.then(save).catch((e: unknown) => {
+        o.logger.warn({ module: o.module, err: e }, 'checkpoint save failed; will retry');
+      });
+      return saving;
+    },
+    advanceIdle(position) {
+      idle = position;
+    },
+    get pending() {
+      return watermark.pending;
+    },
+    get lastSaved() {
+      return saved;
+    },
+    get lastEventAt() {
+      return lastEventAt;
+    },
+    async stop() {
+      clearInterval(timer);
+      await self.flush();
+      stopped = true;
+    },
+  };
+  return self;
+}

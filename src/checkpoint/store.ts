@@ -1,0 +1,104 @@
+import type { Db, Document } from 'mongodb';
+import { comparePositions, positionFromStored, type Position } from './position.js';
+
+/**
+ * projector_checkpoints: one document per module (DESIGN.md "Daemon collections").
+ * `save` is compare-and-set: it never moves a stored position backwards (a slower instance that
+ * lost its lease cannot rewind the module), and reports why when it does not write.
+ */
+export const CHECKPOINTS = 'projector_checkpoints';
+
+export type ModuleMode = 'catching-up' | 'live' | 'rebuilding' | 'parked';
+
+export interface StoredCheckpoint {
+  module: string;
+  moduleVersion: number;
+  position: Position | undefined;
+  mode: ModuleMode;
+  eventsApplied: number;
+  lastEventAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface CheckpointUpdate {
+  position: Position;
+  moduleVersion: number;
+  mode: ModuleMode;
+  /** Added to the stored count. */
+  appliedDelta: number;
+  lastEventAt: Date | null;
+  instanceId: string;
+}
+
+export type SaveResult = { ok: true } | { ok: false; reason: 'behind' };
+
+export interface CheckpointStore {
+  load(module: string): Promise<StoredCheckpoint | undefined>;
+  save(module: string, update: CheckpointUpdate): Promise<SaveResult>;
+  setMode(module: string, mode: ModuleMode, moduleVersion: number): Promise<void>;
+  /** Forget the position (rebuild, version bump, history lost): the module catches up again. */
+  reset(module: string, moduleVersion: number): Promise<void>;
+}
+
+function fromDoc(doc: Document): StoredCheckpoint {
+  return {
+    module: String(doc._id),
+    moduleVersion: typeof doc.moduleVersion === 'number' ? doc.moduleVersion : 0,
+    position: positionFromStored(doc),
+    mode: (doc.mode as ModuleMode | undefined) ?? 'catching-up',
+    eventsApplied: typeof doc.eventsApplied === 'number' ? doc.eventsApplied : 0,
+    lastEventAt: doc.lastEventAt instanceof Date ? doc.lastEventAt : null,
+    updatedAt: doc.updatedAt instanceof Date ? doc.updatedAt : new Date(0),
+  };
+}
+
+export function createCheckpointStore(db: Db, now: () => Date = () => new Date()): CheckpointStore {
+  const coll = db.collection<Document>(CHECKPOINTS);
+  return {
+    async load(module) {
+      const doc = await coll.findOne({ _id: module as never });
+      return doc ? fromDoc(doc) : undefined;
+    },
+    async save(module, u) {
+      const current = await coll.findOne({ _id: module as never });
+      const stored = current ? positionFromStored(current) : undefined;
+      if (stored && comparePositions(u.position, stored) < 0)
+        return { ok: false, reason: 'behind' };
+      await coll.updateOne(
+        { _id: module as never },
+        {
+          $set: {
+            module,
+            moduleVersion: u.moduleVersion,
+            token: u.position.token,
+            clusterTime: u.position.clusterTime,
+            mode: u.mode,
+            lastEventAt: u.lastEventAt ?? current?.lastEventAt ?? null,
+            updatedAt: now(),
+            instanceId: u.instanceId,
+          },
+          $inc: { eventsApplied: u.appliedDelta },
+        },
+        { upsert: true },
+      );
+      return { ok: true };
+    },
+    async setMode(module, mode, moduleVersion) {
+      await coll.updateOne(
+        { _id: module as never },
+        { $set: { module, mode, moduleVersion, updatedAt: now() } },
+        { upsert: true },
+      );
+    },
+    async reset(module, moduleVersion) {
+      await coll.updateOne(
+        { _id: module as never },
+        {
+          $set: { module, moduleVersion, mode: 'catching-up', updatedAt: now() },
+          $unset: { token: '', clusterTime: '' },
+        },
+        { upsert: true },
+      );
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import type { Position } from '../checkpoint/position.js';
+import type { RawEventDocument } from '../events/types.js';
+import { toError } from '../lib/errors.js';
+import type { DeadLetterStore } from '../lanes/deadLetters.js';
+import type { ModulePipeline } from './pipeline.js';
+import type { UpcasterRegistry } from './upcast.js';
+import { validateEnvelope } from './validate.js';
+
+/**
+ * Routes one raw event to the module pipelines that handle its type: validate the envelope,
+ * upcast, register it with each module's checkpointer (stream events only), push it into the
+ * lane (which may wait: backpressure). An invalid envelope or a failing upcaster dead-letters the
+ * event for each module that would have handled it, naming the field.
+ */
+export interface Dispatcher {
+  dispatch(
+    raw: RawEventDocument,
+    targets: readonly ModulePipeline[],
+    stream?: { seq: number; position: Position },
+  ): Promise<void>;
+}
+
+export function createDispatcher(deps: {
+  upcasters: UpcasterRegistry;
+  deadLetters: DeadLetterStore;
+  onIgnored?(eventType: string): void;
+}): Dispatcher {
+  async function invalid(
+    raw: RawEventDocument,
+    targets: readonly ModulePipeline[],
+    field: string,
+    message: string,
+  ): Promise<void> {
+    const type = raw.eventType;
+    const eventId = typeof raw.eventId === 'string' ? raw.eventId : String(raw._id);
+    for (const p of targets) {
+      if (typeof type === 'string' && !p.handles.has(type)) continue;
+      await deps.deadLetters.invalid({
+        module: p.module.name,
+        eventId,
+        aggregateId: raw.aggregateId,
+        eventType: raw.eventType,
+        version: raw.version,
+        sourceId: raw._id,
+        error: { message, field },
+        attempts: 0,
+        event: raw,
+      });
+    }
+  }
+
+  return {
+    async dispatch(raw, targets, stream) {
+      const v = validateEnvelope(raw);
+      let event = v.ok ? v.event : undefined;
+      let problem = v.ok ? undefined : { field: v.field, message: v.message };
+      if (event) {
+        try {
+          const up = deps.upcasters.upcast(event.eventType, event.eventVersion, event.eventData);
+          if (up.data !== event.eventData)
+            event = { ...event, eventVersion: up.version, eventData: up.data };
+        } catch (e) {
+          problem = { field: 'eventData', message: `upcasting failed: ${toError(e).message}` };
+          event = undefined;
+        }
+      }
+      if (!event) {
+        if (stream)
+          for (const p of targets)
+            p.checkpointer.register(stream.seq, stream.position, null, false);
+        await invalid(raw, targets, problem?.field ?? 'event', problem?.message ?? 'invalid event');
+        return;
+      }
+      let handledBy = 0;
+      for (const p of targets) {
+        const handled = p.handles.has(event.eventType) && (!stream || p.wants(stream.position));
+        if (stream)
+          p.checkpointer.register(
+            stream.seq,
+            stream.position,
+            event.storedAt ?? event.eventTimestamp,
+            handled,
+          );
+        if (!handled) continue;
+        handledBy++;
+        const seq = stream?.seq;
+        await p.lane.push({
+          event,
+          raw,
+          ...(seq === undefined ? {} : { done: () => p.checkpointer.finish(seq) }),
+        });
+      }
+      if (handledBy === 0) deps.onIgnored?.(event.eventType);
+    },
+  };
+}

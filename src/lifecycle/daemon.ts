@@ -1,0 +1,301 @@
+import type { Db } from 'mongodb';
+import { minPosition, toPosition, type Position } from '../checkpoint/position.js';
+import { createCheckpointStore, type ModuleMode } from '../checkpoint/store.js';
+import type { Config } from '../config/schema.js';
+import { ensureEventStoreIndexes } from '../events/eventStore.js';
+import { createDispatcher } from '../dispatch/dispatcher.js';
+import { createModulePipeline, type ModulePipeline } from '../dispatch/pipeline.js';
+import { createUpcasterRegistry, type Upcaster } from '../dispatch/upcast.js';
+import { createDeadLetterStore } from '../lanes/deadLetters.js';
+import { toError } from '../lib/errors.js';
+import type { ReactionServices } from '../modules/context.js';
+import type { ModuleDefinition } from '../modules/types.js';
+import type { Logger } from '../observability/logger.js';
+import { catchUpSource } from '../source/catchUp.js';
+import { changeStreamSource, HistoryLostError } from '../source/changeStream.js';
+import { currentClusterTime } from '../source/clusterTime.js';
+import { createBatchWriter, type BatchWriter } from '../writer/batchWriter.js';
+import { createMongoSink, type BulkSink } from '../writer/sink.js';
+import { createEventFetcher } from './fetcher.js';
+import { prepareModules } from './prepare.js';
+import type { DaemonHooks, ModuleStatus } from './status.js';
+
+/**
+ * The daemon's main loop, in epochs. An epoch: load checkpoints → catch up the modules that
+ * have none by scanning event_store → follow the change stream from the lowest position →
+ * on stop, drain lanes, flush writes, save checkpoints. A lost history starts a new epoch with
+ * every module catching up (invariant 5).
+ *
+ * Lifecycle: idle → running → stopping → stopped; start() and stop() are idempotent and return
+ * the promise already under way.
+ */
+export interface Daemon {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Settles when the daemon stops (rejects when it stopped on an error). */
+  readonly finished: Promise<void>;
+  status(): ModuleStatus[];
+}
+
+export interface DaemonOptions {
+  db: Db;
+  config: Config;
+  modules: readonly ModuleDefinition[];
+  upcasters?: readonly Upcaster[];
+  logger: Logger;
+  now?(): Date;
+  sink?: BulkSink;
+  reactions?: ReactionServices;
+  hooks?: DaemonHooks;
+}
+
+export function createDaemon(o: DaemonOptions): Daemon {
+  const { db, config, logger } = o;
+  const now = o.now ?? (() => new Date());
+  const hooks = o.hooks ?? {};
+  const abort = new AbortController();
+  const checkpoints = createCheckpointStore(db, now);
+  const deadLetters = createDeadLetterStore(db, now);
+  const upcasters = createUpcasterRegistry(o.upcasters ?? []);
+  const fetcher = createEventFetcher(db, upcasters);
+  const writer: BatchWriter = createBatchWriter({
+    sink: o.sink ?? createMongoSink(db),
+    maxBatchSize: config.writer.maxBatchSize,
+    flushIntervalMs: config.writer.flushIntervalMs,
+    logger,
+    ...(hooks.canWrite ? { canWrite: hooks.canWrite } : {}),
+  });
+  const dispatcher = createDispatcher({
+    upcasters,
+    deadLetters,
+    ...(hooks.onIgnored ? { onIgnored: hooks.onIgnored } : {}),
+  });
+  let pipelines: ModulePipeline[] = [];
+  let state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+  let resolveFinished!: () => void;
+  let rejectFinished!: (e: Error) => void;
+  const finished = new Promise<void>((res, rej) => {
+    resolveFinished = res;
+    rejectFinished = rej;
+  });
+  finished.catch(() => undefined);
+  let fatal: Error | undefined;
+
+  function fail(err: Error): void {
+    fatal ??= err;
+    abort.abort();
+  }
+
+  async function setMode(p: ModulePipeline, mode: ModuleMode): Promise<void> {
+    p.checkpointer.mode = mode;
+    await checkpoints.setMode(p.module.name, mode, p.module.version);
+  }
+
+  async function epoch(): Promise<'stopped' | 'resync'> {
+    const plan = await prepareModules({ db, checkpoints, modules: o.modules, logger });
+    pipelines = [];
+    for (const { module, position } of plan) {
+      pipelines.push(
+        createModulePipeline(module, position, {
+          db,
+          config,
+          writer,
+          checkpoints,
+          deadLetters,
+          parkedKeys: await deadLetters.openKeys(module.name),
+          logger,
+          signal: abort.signal,
+          now,
+          ...(o.reactions ? { reactions: o.reactions } : {}),
+          fetch: fetcher,
+          onOutcome: (m, e, outcome, ms) => hooks.onOutcome?.(m, e, outcome, ms),
+          onFatal: (m, err) =>
+            fail(new Error(`module ${m} failed: ${err.message}`, { cause: err })),
+        }),
+      );
+    }
+    try {
+      await catchUp(pipelines.filter((p) => !p.joinedAt));
+      if (abort.signal.aborted) return 'stopped';
+      await follow();
+      return 'stopped';
+    } catch (e) {
+      if (e instanceof HistoryLostError) {
+        logger.warn(
+          { err: e },
+          'resume position lost from the oplog: catching up from event_store, then rejoining the live stream',
+        );
+        hooks.onRestart?.('history_lost');
+        await drain();
+        for (const p of pipelines) await checkpoints.reset(p.module.name, p.module.version);
+        return 'resync';
+      }
+      throw e;
+    } finally {
+      await drain();
+    }
+  }
+
+  async function catchUp(targets: ModulePipeline[]): Promise<void> {
+    if (targets.length === 0) return;
+    const scanStart = await currentClusterTime(db);
+    for (const p of targets) await setMode(p, 'catching-up');
+    logger.info({ modules: targets.map((p) => p.module.name) }, 'catching up from event_store');
+    let n = 0;
+    for await (const raw of catchUpSource({
+      db,
+      batchSize: config.source.catchUpBatchSize,
+      signal: abort.signal,
+      logger,
+    })) {
+      await dispatcher.dispatch(raw, targets);
+      if (++n % 10_000 === 0) logger.info({ events: n }, 'catching up');
+    }
+    await Promise.all(targets.map((p) => p.lane.idle()));
+    if (abort.signal.aborted) return;
+    await writer.flush();
+    const joined = toPosition(null, scanStart);
+    for (const p of targets) {
+      p.setJoined(joined);
+      p.checkpointer.mode = 'live';
+      await checkpoints.save(p.module.name, {
+        position: joined,
+        moduleVersion: p.module.version,
+        mode: 'live',
+        appliedDelta: 0,
+        lastEventAt: null,
+        instanceId: config.instanceId ?? 'unknown',
+      });
+    }
+    logger.info({ events: n }, 'catch-up finished; joining the live stream');
+  }
+
+  async function follow(): Promise<void> {
+    for (const p of pipelines) if (p.checkpointer.mode !== 'live') await setMode(p, 'live');
+    const start = minPosition(pipelines.map((p) => p.joinedAt).filter((p): p is Position => !!p));
+    let seq = 0;
+    const stopPolling = pollDeadLetterRequests();
+    try {
+      for await (const item of changeStreamSource({
+        db,
+        start,
+        ...config.source,
+        signal: abort.signal,
+        logger,
+        onRestart: (reason) => hooks.onRestart?.(reason),
+        onOpen: () => hooks.onStreamOpen?.(),
+      })) {
+        if (item.kind === 'event') {
+          seq++;
+          await dispatcher.dispatch(item.raw, pipelines, { seq, position: item.position });
+        } else if (item.position) {
+          for (const p of pipelines)
+            if (p.checkpointer.pending === 0) p.checkpointer.advanceIdle(item.position);
+        }
+      }
+    } finally {
+      stopPolling();
+    }
+  }
+
+  function pollDeadLetterRequests(): () => void {
+    const submitted = new Set<string>();
+    const timer = setInterval(() => {
+      void (async () => {
+        for (const p of pipelines) {
+          for (const r of await deadLetters.requests(p.module.name)) {
+            if (submitted.has(`${r._id}:${r.status}`)) continue;
+            submitted.add(`${r._id}:${r.status}`);
+            logger.info(
+              { module: p.module.name, id: r._id, status: r.status },
+              'performing a dead-letter request',
+            );
+            await p.lane.release(r);
+          }
+        }
+      })().catch((e: unknown) => logger.warn({ err: toError(e) }, 'dead-letter poll failed'));
+    }, 1000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** Waits for in-flight work (bounded), then writes and checkpoints everything finished. */
+  async function drain(): Promise<void> {
+    const idle = Promise.all(pipelines.map((p) => p.lane.idle().catch(() => undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), config.shutdown.timeoutMs);
+    });
+    const res = await Promise.race([idle, timeout]);
+    clearTimeout(timer);
+    if (res === 'timeout')
+      logger.warn('shutdown timeout: unfinished events will be re-read on restart');
+    await Promise.all(pipelines.map((p) => p.lane.stop()));
+    await writer
+      .flush()
+      .catch((e: unknown) => logger.warn({ err: toError(e) }, 'final flush failed'));
+    for (const p of pipelines) {
+      await p.checkpointer
+        .stop()
+        .catch((e: unknown) => logger.warn({ err: toError(e) }, 'final checkpoint failed'));
+    }
+  }
+
+  async function run(): Promise<void> {
+    try {
+      await ensureEventStoreIndexes(db).catch((e: unknown) =>
+        logger.warn(
+          { err: toError(e) },
+          'could not create event_store indexes; gap repair and catch-up will be slower',
+        ),
+      );
+      while (!abort.signal.aborted) {
+        const r = await epoch();
+        if (r === 'stopped') break;
+      }
+      if (fatal) throw fatal;
+      state = 'stopped';
+      resolveFinished();
+    } catch (e) {
+      state = 'stopped';
+      rejectFinished(fatal ?? toError(e));
+    }
+  }
+
+  return {
+    start() {
+      if (starting) return starting;
+      state = 'running';
+      void run();
+      starting = Promise.resolve();
+      return starting;
+    },
+    stop() {
+      if (stopping) return stopping;
+      if (state === 'idle') {
+        state = 'stopped';
+        resolveFinished();
+        return (stopping = Promise.resolve());
+      }
+      state = 'stopping';
+      abort.abort();
+      stopping = finished.catch(() => undefined);
+      return stopping;
+    },
+    finished,
+    status: () =>
+      pipelines.map((p) => ({
+        module: p.module.name,
+        kind: p.module.kind,
+        mode: p.checkpointer.mode,
+        pending: p.checkpointer.pending,
+        inFlight: p.lane.inFlight,
+        activeKeys: p.lane.activeKeys,
+        parkedKeys: p.lane.parked.size,
+        lastProgressAt: p.lane.lastProgressAt,
+        lastEventAt: p.checkpointer.lastEventAt,
+      })),
+  };
+}

@@ -1,0 +1,28 @@
+import type { ModuleMode } from '../checkpoint/store.js';
+import type { ProjectorEvent } from '../events/types.js';
+import type { Outcome } from '../lanes/lane.js';
+
+/** What the daemon tells observers (metrics, /readyz, the demo) about each module. */
+export interface ModuleStatus {
+  module: string;
+  kind: 'projection' | 'reaction';
+  mode: ModuleMode;
+  /** Stream events registered and not finished. */
+  pending: number;
+  inFlight: number;
+  activeKeys: number;
+  parkedKeys: number;
+  lastProgressAt: number;
+  /** Append time of the newest event covered by the saved checkpoint. */
+  lastEventAt: Date | null;
+}
+
+/** Injected observers; every one is optional (STYLE.md 14: no "are metrics on?" in the core). */
+export interface DaemonHooks {
+  onOutcome?(module: string, event: ProjectorEvent, outcome: Outcome, ms: number): void;
+  onIgnored?(eventType: string): void;
+  onRestart?(reason: string): void;
+  onStreamOpen?(): void;
+  /** Lease fencing: false = the module's writes are not sent. */
+  canWrite?(module: string): boolean;
+}

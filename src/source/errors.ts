@@ -1,0 +1,58 @@
+import { MongoError } from 'mongodb';
+import { mongoErrorCode } from '../lib/errors.js';
+
+/**
+ * Error classification (STYLE.md 10). `infrastructure`: the server or network is having a bad
+ * moment — retry without limit and without blaming the event. `historyLost`: the stored resume
+ * position is gone from the oplog — resync from event_store (invariant 5), never retry.
+ * `fatal`: will not heal by waiting (authentication, change streams unsupported) — stop with a
+ * clear message.
+ */
+export type ErrorClass = 'infrastructure' | 'historyLost' | 'fatal' | 'other';
+
+const INFRA_NAMES = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+  'MongoWriteConcernError',
+]);
+
+/** Server codes that mean "try again" (stepdowns, interruptions, shutdowns, cursor kills). */
+export const RETRYABLE_CODES = new Set([
+  6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 43, 237, 63, 150, 133, 234,
+]);
+
+/** ChangeStreamHistoryLost, CappedPositionLost, ChangeStreamFatalError for a bad token, InvalidResumeToken. */
+export const HISTORY_LOST_CODES = new Set([286, 136, 280, 260]);
+
+/** AuthenticationFailed, Unauthorized, change streams on a standalone (40573), not a replica set. */
+export const FATAL_CODES = new Set([18, 13, 40573, 40324]);
+
+export function classifyError(e: unknown): ErrorClass {
+  const code = mongoErrorCode(e);
+  if (code !== undefined && HISTORY_LOST_CODES.has(code)) return 'historyLost';
+  if (code !== undefined && FATAL_CODES.has(code)) return 'fatal';
+  if (e instanceof MongoError) {
+    if (INFRA_NAMES.has(e.name)) return 'infrastructure';
+    if (e.hasErrorLabel('ResumableChangeStreamError') || e.hasErrorLabel('RetryableWriteError')) {
+      return 'infrastructure';
+    }
+    if (code !== undefined && RETRYABLE_CODES.has(code)) return 'infrastructure';
+  }
+  if (e instanceof Error && INFRA_NAMES.has(e.name)) return 'infrastructure';
+  return 'other';
+}
+
+export function fatalMessage(e: unknown): string {
+  const code = mongoErrorCode(e);
+  if (code === 40573 || code === 40324) {
+    return 'MongoDB refused to open a change stream: change streams need a replica set or sharded cluster (a standalone mongod cannot run them). Start mongod with --replSet and rs.initiate(), or point --mongo-uri at a replica set.';
+  }
+  if (code === 18 || code === 13) {
+    return 'MongoDB refused the credentials or the permissions of this user: check the user and password in --mongo-uri and grant read on event_store and readWrite on the read-model collections.';
+  }
+  return 'MongoDB reported an error that waiting will not fix.';
+}

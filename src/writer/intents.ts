@@ -1,0 +1,130 @@
+import type { AnyBulkWriteOperation, Document } from 'mongodb';
+import type { GuardedUpdate } from '../modules/types.js';
+import { escapeKey, plainFields, plainValue } from './sanitize.js';
+
+/**
+ * Write intents: what a handler asked for, before batching. Each becomes one bulk operation
+ * whose filter makes it exactly-once (DESIGN.md invariant 2); a duplicate-key error on it means
+ * "already applied".
+ *  - upsert:        {_id, version: {$lt: v}}  → $set …, version: v   (upsert)
+ *  - insertOnce:    insertOne {_id, …}
+ *  - incrementOnce: {_id, <marker>: not ≥ v}  → $inc …, $set marker: v (upsert), where the marker
+ *                   is per aggregate (`applied.<aggregateId>`), for documents shared by aggregates.
+ * With an `event` guard both update kinds use {_id, _appliedEvents: {$ne: eventId}} and push it.
+ */
+/**
+ * How an op knows it was applied before. `version`: the document belongs to one aggregate whose
+ * events arrive in version order (the default ordering key). `event`: modules ordered by another
+ * key (sagas) see one aggregate's events out of version order, so the document keeps the ids of
+ * the events applied to it (`_appliedEvents`, small: one entry per event of one saga instance).
+ */
+export type Guard =
+  { kind: 'version'; aggregateId: string; version: number } | { kind: 'event'; eventId: string };
+
+export type WriteIntent =
+  | { kind: 'upsert'; collection: string; id: string; guard: Guard; update: GuardedUpdate }
+  | { kind: 'insertOnce'; collection: string; doc: Document & { _id: string } }
+  | {
+      kind: 'incrementOnce';
+      collection: string;
+      id: string;
+      guard: Guard;
+      inc: Record<string, number>;
+      set?: Document;
+    };
+
+export const APPLIED_EVENTS = '_appliedEvents';
+
+/** Read-model documents are keyed by strings (aggregate ids, event ids, composite keys). */
+export interface ReadModelDoc extends Document {
+  _id: string;
+}
+
+export const APPLIED_MARKERS = 'applied';
+
+export function markerField(aggregateId: string): string {
+  return `${APPLIED_MARKERS}.${escapeKey(aggregateId)}`;
+}
+
+function numbers(fields: Record<string, number> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(fields ?? {})) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new TypeError(`increment "${k}" must be a finite number, got ${String(v)}`);
+    }
+    out[k.startsWith('$') ? escapeKey(k) : k] = v;
+  }
+  return out;
+}
+
+function nonEmpty(update: Record<string, Record<string, unknown>>): Document {
+  const out: Document = {};
+  for (const [op, fields] of Object.entries(update)) {
+    if (Object.keys(fields).length > 0) out[op] = fields;
+  }
+  return out;
+}
+
+export function toBulkOperation(intent: WriteIntent): AnyBulkWriteOperation<ReadModelDoc> {
+  switch (intent.kind) {
+    case 'upsert': {
+      const u = intent.update;
+      const g = intent.guard;
+      const set =
+        g.kind === 'version' ? { ...plainFields(u.set), version: g.version } : plainFields(u.set);
+      const setOnInsert = plainFields(u.setOnInsert);
+      for (const k of Object.keys(set)) delete setOnInsert[k];
+      const push: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(plainFields(u.push))) push[k] = { $each: [v] };
+      if (g.kind === 'event') push[APPLIED_EVENTS] = g.eventId;
+      return {
+        updateOne: {
+          filter:
+            g.kind === 'version'
+              ? { _id: intent.id, version: { $lt: g.version } }
+              : { _id: intent.id, [APPLIED_EVENTS]: { $ne: g.eventId } },
+          update: nonEmpty({
+            $set: set,
+            $setOnInsert: setOnInsert,
+            $inc: numbers(u.inc),
+            $max: plainFields(u.max),
+            $min: plainFields(u.min),
+            $push: push,
+          }),
+          upsert: true,
+        },
+      };
+    }
+    case 'insertOnce':
+      return {
+        insertOne: { document: { ...(plainValue(intent.doc) as Document), _id: intent.doc._id } },
+      };
+    case 'incrementOnce': {
+      const g = intent.guard;
+      if (g.kind === 'event') {
+        return {
+          updateOne: {
+            filter: { _id: intent.id, [APPLIED_EVENTS]: { $ne: g.eventId } },
+            update: nonEmpty({
+              $inc: numbers(intent.inc),
+              $set: plainFields(intent.set),
+              $push: { [APPLIED_EVENTS]: g.eventId },
+            }),
+            upsert: true,
+          },
+        };
+      }
+      const marker = markerField(g.aggregateId);
+      return {
+        updateOne: {
+          filter: { _id: intent.id, [marker]: { $not: { $gte: g.version } } },
+          update: nonEmpty({
+            $inc: numbers(intent.inc),
+            $set: { ...plainFields(intent.set), [marker]: g.version },
+          }),
+          upsert: true,
+        },
+      };
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Values from events are only ever values (DESIGN.md invariant 7). Inside values written to
+ * read models, keys that start with `$` or contain `.` would be read by MongoDB as operators or
+ * paths; they are replaced by look-alike full-width characters (＄ U+FF04, ． U+FF0E) so the data
+ * is stored as plain data and stays readable. Only plain objects and arrays are walked;
+ * Dates, ObjectIds and other BSON values pass through untouched.
+ */
+const DOLLAR = '\uFF04';
+const DOT = '\uFF0E';
+
+export function escapeKey(key: string): string {
+  let k = key;
+  if (k.startsWith('$')) k = DOLLAR + k.slice(1);
+  if (k.includes('.')) k = k.split('.').join(DOT);
+  return k;
+}
+
+function isPlainObject(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+export function plainValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') {
+    return typeof value === 'number' && !Number.isFinite(value) ? null : value;
+  }
+  if (Array.isArray(value)) return value.map(plainValue);
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== undefined) out[escapeKey(k)] = plainValue(v);
+  }
+  return out;
+}
+
+/**
+ * The top level of an update section: keys are chosen by module code and may be dotted paths
+ * ("totals.fees"), so only a leading `$` is escaped there; values are made plain.
+ */
+export function plainFields(fields: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!fields) return out;
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    out[k.startsWith('$') ? DOLLAR + k.slice(1) : k] = plainValue(v);
+  }
+  return out;
+}
