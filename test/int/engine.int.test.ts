@@ -1,0 +1,160 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CHECKPOINTS } from '../../src/checkpoint/store.js';
+import { loadConfig } from '../../src/config/load.js';
+import { eventStore } from '../../src/events/eventStore.js';
+import { DEAD_LETTERS } from '../../src/lanes/deadLetters.js';
+import { createDaemon, type Daemon } from '../../src/lifecycle/daemon.js';
+import eventCounter, {
+  EVENT_COUNTER_TOTALS,
+  EVENT_COUNTER_VIEW,
+} from '../../src/modules/testing/eventCounter.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { diffEventCounter, formatDifferences, waitForConvergence } from '../helpers/recompute.js';
+import { useTestDb, waitFor } from '../helpers/mongo.js';
+import { testEvent } from '../helpers/workload.js';
+
+/** The engine in process against the harness MongoDB, with the built-in event-counter module. */
+describe('engine', () => {
+  let ctx: Awaited<ReturnType<typeof useTestDb>>;
+  let daemon: Daemon | undefined;
+  beforeAll(async () => {
+    ctx = await useTestDb('engine');
+  });
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = undefined;
+  });
+
+  const config = loadConfig({
+    env: {},
+    flags: {
+      checkpoint: { everyEvents: 20, everyMs: 50 },
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    },
+  });
+  async function start(): Promise<Daemon> {
+    let opened = false;
+    daemon = createDaemon({
+      db: ctx.db,
+      config,
+      modules: [eventCounter],
+      logger: silentLogger(),
+      hooks: { onStreamOpen: () => (opened = true) },
+    });
+    await daemon.start();
+    await waitFor(() => opened, { what: 'the change stream to open' });
+    return daemon;
+  }
+  async function append(aggregateId: string, from: number, to: number): Promise<void> {
+    const docs = [];
+    for (let v = from; v <= to; v++) docs.push(testEvent(aggregateId, v, new Date()));
+    await eventStore(ctx.db).insertMany(docs);
+  }
+  const converged = () => waitForConvergence(ctx.db, { timeoutMs: 30_000 });
+
+  it('catches up on existing events, then follows the live stream', async () => {
+    for (let a = 0; a < 10; a++) await append(`pre-${a}`, 1, 20);
+    await start();
+    for (let a = 0; a < 10; a++) await append(`live-${a}`, 1, 10);
+    await append('pre-1', 21, 30);
+    await converged();
+    const totals = await ctx.db.collection(EVENT_COUNTER_TOTALS).findOne({ _id: 'all' as never });
+    expect(totals?.events).toBe(310);
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(CHECKPOINTS).findOne({ _id: 'event-counter' as never }))?.mode ===
+        'live',
+    );
+  });
+
+  it('resumes after a clean stop without missing or repeating effects', async () => {
+    await start();
+    await append('resume-a', 1, 5);
+    await converged();
+    await daemon!.stop();
+    const cp = await ctx.db.collection(CHECKPOINTS).findOne({ _id: 'event-counter' as never });
+    expect(cp?.token).toBeTruthy();
+    await append('resume-a', 6, 9);
+    await append('resume-b', 1, 3);
+    await start();
+    await converged();
+    expect(formatDifferences(await diffEventCounter(ctx.db))).toBe('');
+    const doc = await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'resume-a' as never });
+    expect(doc).toMatchObject({ count: 9, version: 9 });
+  });
+
+  it('replaying from an older position changes nothing', async () => {
+    await start();
+    await append('replay-a', 1, 4);
+    await converged();
+    await daemon!.stop();
+    await ctx.db.collection(CHECKPOINTS).deleteOne({ _id: 'event-counter' as never });
+    const before = await ctx.db.collection(EVENT_COUNTER_TOTALS).findOne({ _id: 'all' as never });
+    await start(); // no checkpoint: catches up over everything again
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(CHECKPOINTS).findOne({ _id: 'event-counter' as never }))?.mode ===
+        'live',
+    );
+    const after = await ctx.db.collection(EVENT_COUNTER_TOTALS).findOne({ _id: 'all' as never });
+    expect(after?.events).toBe(before?.events);
+    await converged();
+  });
+
+  it('parks a poison event’s aggregate and lets every other aggregate go on', async () => {
+    await start();
+    await append('poison-ok', 1, 3);
+    await eventStore(ctx.db).insertOne({
+      ...testEvent('poison-x', 1, new Date()),
+      eventType: 'TestPoison',
+    });
+    await append('poison-x', 2, 3);
+    await append('poison-ok', 4, 6);
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'poison-ok' as never }))
+          ?.count === 6,
+    );
+    const letters = await waitFor(async () => {
+      const docs = await ctx.db
+        .collection(DEAD_LETTERS)
+        .find({ key: 'poison-x' })
+        .sort({ order: 1 })
+        .toArray();
+      return docs.length === 3 ? docs : undefined;
+    });
+    expect(letters.map((d) => d.status)).toEqual(['parked', 'waiting', 'waiting']);
+    expect(letters[0]?.attempts).toBe(2);
+    expect(
+      await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'poison-x' as never }),
+    ).toBeNull();
+  });
+
+  it('dead-letters a malformed envelope naming the field, and never uses it as a filter', async () => {
+    await start();
+    await eventStore(ctx.db).insertOne({
+      ...testEvent('x', 1, new Date()),
+      aggregateId: { $ne: null },
+    });
+    await eventStore(ctx.db).insertOne({
+      ...testEvent('bad-version', 1, new Date()),
+      version: 'one',
+    });
+    await append('after-bad', 1, 2);
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'after-bad' as never }))
+          ?.count === 2,
+    );
+    const invalid = await ctx.db.collection(DEAD_LETTERS).find({ status: 'invalid' }).toArray();
+    expect(invalid.map((d) => (d.error as { field: string }).field).sort()).toEqual([
+      'aggregateId',
+      'version',
+    ]);
+    expect(
+      await ctx.db
+        .collection(EVENT_COUNTER_VIEW)
+        .countDocuments({ lastEventId: { $exists: false } }),
+    ).toBe(0);
+  });
+});
