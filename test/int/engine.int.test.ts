@@ -123,7 +123,7 @@ describe('engine', () => {
         .toArray();
       return docs.length === 3 ? docs : undefined;
     });
-    expect(letters.map((d) => d.status)).toEqual(['parked', 'waiting', 'waiting']);
+    expect(letters.map((d) => String(d.status))).toEqual(['parked', 'waiting', 'waiting']);
     expect(letters[0]?.attempts).toBe(2);
     expect(
       await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'poison-x' as never }),
