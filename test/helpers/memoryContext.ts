@@ -237,18 +237,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
 /**
  * Events of one aggregate in order: each call gives the next version, a fresh eventId and a
- * timestamp one minute after the previous one (or `at`).
+ * timestamp one minute after the previous one. `over` replaces envelope fields, and may hold
+ * deliberately wrong values (bad-input tests).
  */
+export type EventOverrides = { [K in keyof ProjectorEvent]?: unknown };
+
 export function eventStream(
   aggregateId: string,
   opts: { aggregateType?: string; start?: Date } = {},
-): (eventType: string, eventData?: EventData, over?: Partial<ProjectorEvent>) => ProjectorEvent {
+): (eventType: string, eventData?: EventData, over?: EventOverrides) => ProjectorEvent {
   let version = 0;
   let time = (opts.start ?? new Date('2025-03-01T10:00:00Z')).getTime();
   return (eventType, eventData = {}, over = {}) => {
     version += 1;
     const at = over.eventTimestamp ?? new Date((time += 60_000));
-    time = at instanceof Date && !Number.isNaN(at.getTime()) ? at.getTime() : time;
+    if (at instanceof Date && !Number.isNaN(at.getTime())) time = at.getTime();
     return {
       eventId: `${aggregateId}-e${version}`,
       aggregateId,
@@ -260,6 +263,6 @@ export function eventStream(
       eventData,
       eventMetadata: {},
       ...over,
-    };
+    } as ProjectorEvent;
   };
 }
