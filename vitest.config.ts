@@ -11,6 +11,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.unit.test.ts'],
+          sequence: { groupOrder: 0 },
           testTimeout: 10_000,
         },
       },
@@ -18,6 +19,7 @@ export default defineConfig({
         test: {
           name: 'int',
           include: ['test/int/**/*.int.test.ts'],
+          sequence: { groupOrder: 1 },
           globalSetup: ['test/helpers/globalSetup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
