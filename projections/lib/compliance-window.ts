@@ -14,7 +14,6 @@ import type { ComplianceRules, RiskLevel } from './compliance-rules.js';
 export interface ActivityEntry {
   at: Date;
   debit: boolean;
-  amount: number;
   riskLevel: RiskLevel;
   flagged: boolean;
   /** Debit amount in the structuring band. */
@@ -128,9 +127,11 @@ function firing(
 }
 
 /**
- * The rules that fire at `at` and were not already reported for a window still open: a window
- * starts at the oldest debit that makes the rule true and lasts 24 hours; while it is open the
- * rule stays quiet, so a burst of 30 debits is one detection, not ten.
+ * The rules that fire at `at` for a new detection window. A window starts at the oldest debit
+ * that makes its rule true and lasts 24 hours; windows of one rule never overlap, since only
+ * debits at or after the end of the rule's last reported window count towards the next one. So
+ * a burst of 30 debits is one detection, and steady activity is reported once a day, not once
+ * per debit.
  */
 export function detectSuspicions(
   window: ActivityWindow,
@@ -138,17 +139,18 @@ export function detectSuspicions(
   rules: ComplianceRules,
 ): Suspicion[] {
   const t = at.getTime();
-  const debits = window.recent.filter((e) => e.debit && e.at.getTime() > t - DAY_MS);
-  const band = debits.filter((e) => e.band);
-  const candidates = [
-    firing('high_velocity', debits, debits.length > rules.velocityDebitsPerDay),
+  const since = (rule: SuspicionRule): number => {
+    const last = window.detections.find((d) => d.rule === rule);
+    return Math.max(t - DAY_MS + 1, last ? last.windowEnd.getTime() : -Infinity);
+  };
+  const debitsSince = (from: number) =>
+    window.recent.filter((e) => e.debit && e.at.getTime() >= from);
+  const velocity = debitsSince(since('high_velocity'));
+  const band = debitsSince(since('structuring')).filter((e) => e.band);
+  return [
+    firing('high_velocity', velocity, velocity.length > rules.velocityDebitsPerDay),
     firing('structuring', band, band.length >= rules.structuringMinDebits),
-  ];
-  return candidates.filter(
-    (s): s is Suspicion =>
-      s !== undefined &&
-      !window.detections.some((d) => d.rule === s.rule && d.windowEnd.getTime() > t),
-  );
+  ].filter((s): s is Suspicion => s !== undefined);
 }
 
 /** The window remembering `reported` as the last detection of their rules. */
