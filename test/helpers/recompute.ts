@@ -140,3 +140,27 @@ export function formatDifferences(diffs: readonly CounterDifference[], limit = 1
   if (diffs.length > limit) lines.push(`… and ${diffs.length - limit} more`);
   return lines.join('\n');
 }
+
+/**
+ * Polls the difference until it is empty (the read model converged) or the deadline passes,
+ * then throws with the differences left. `check` runs first on every poll (e.g. "the daemon is
+ * still running") so a dead daemon fails at once instead of at the deadline.
+ */
+export async function waitForConvergence(
+  db: Db,
+  opts: { timeoutMs: number; check?: () => void; context?: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let diffs: CounterDifference[] = [];
+  for (;;) {
+    opts.check?.();
+    diffs = await diffEventCounter(db);
+    if (diffs.length === 0) return;
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `event-counter did not converge within ${opts.timeoutMs} ms${opts.context ? ` (${opts.context})` : ''}; ` +
+      `${diffs.length} differences:\n${formatDifferences(diffs)}`,
+  );
+}
