@@ -17,6 +17,10 @@ export interface Checkpointer {
   readonly pending: number;
   readonly lastSaved: Position | undefined;
   readonly lastEventAt: Date | null;
+  /** When the position was last saved (checkpoint age). */
+  readonly lastSavedAt: Date | null;
+  /** Append time of the oldest unfinished event (lag), undefined when nothing is pending. */
+  oldestPendingAt(): Date | null | undefined;
   mode: ModuleMode;
   stop(): Promise<void>;
 }
@@ -38,6 +42,7 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
   let saved: Position | undefined = o.initial;
   let idle: Position | undefined;
   let lastEventAt: Date | null = null;
+  let lastSavedAt: Date | null = null;
   let finishedSinceSave = 0;
   let saving: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -64,6 +69,7 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
     });
     if (res.ok) {
       saved = t.position;
+      lastSavedAt = new Date();
       if (t.eventAt) lastEventAt = t.eventAt;
       o.onSaved?.(t.position, t.eventAt);
     } else {
@@ -103,6 +109,13 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
     },
     get lastEventAt() {
       return lastEventAt;
+    },
+    get lastSavedAt() {
+      return lastSavedAt;
+    },
+    oldestPendingAt() {
+      const p = watermark.oldestPending();
+      return p === undefined ? undefined : p.eventAt;
     },
     async stop() {
       clearInterval(timer);

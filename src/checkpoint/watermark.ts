@@ -9,6 +9,8 @@ export interface Watermark<P> {
   finish(seq: number): void;
   /** Newest fully finished position, or undefined when nothing has finished yet. */
   position(): P | undefined;
+  /** The oldest registered event that has not finished (for lag). */
+  oldestPending(): P | undefined;
   /** Finished events since the last `take()` (for "save every N events"). */
   take(): number;
   readonly pending: number;
@@ -64,6 +66,13 @@ export function createWatermark<P>(): Watermark<P> {
       advance();
     },
     position: () => low,
+    oldestPending() {
+      for (let i = head; i < queue.length; i++) {
+        const e = queue[i];
+        if (e && !e.done) return e.position;
+      }
+      return undefined;
+    },
     take() {
       const n = finishedSinceTake;
       finishedSinceTake = 0;

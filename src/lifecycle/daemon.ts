@@ -14,7 +14,7 @@ import type { Logger } from '../observability/logger.js';
 import { catchUpSource } from '../source/catchUp.js';
 import { changeStreamSource, HistoryLostError } from '../source/changeStream.js';
 import { currentClusterTime } from '../source/clusterTime.js';
-import { createBatchWriter, type BatchWriter } from '../writer/batchWriter.js';
+import { createBatchWriter, LeaseLostError, type BatchWriter } from '../writer/batchWriter.js';
 import { createMongoSink, type BulkSink } from '../writer/sink.js';
 import { createEventFetcher } from './fetcher.js';
 import { prepareModules } from './prepare.js';
@@ -29,7 +29,7 @@ import type { DaemonHooks, ModuleStatus } from './status.js';
  * Lifecycle: idle → running → stopping → stopped; start() and stop() are idempotent and return
  * the promise already under way.
  */
-export interface Daemon {
+export interface Daemon extends DaemonControl {
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Settles when the daemon stops (rejects when it stopped on an error). */
@@ -47,6 +47,16 @@ export interface DaemonOptions {
   sink?: BulkSink;
   reactions?: ReactionServices;
   hooks?: DaemonHooks;
+  /**
+   * Which modules this instance runs (leases). Absent: all of them. When the set changes
+   * (`replan()`), the current epoch drains and a new one starts with the new set.
+   */
+  ownership?: { owned(): ReadonlySet<string> };
+}
+
+export interface DaemonControl {
+  /** Ends the current epoch gracefully and plans the next one (ownership changed). */
+  replan(): void;
 }
 
 export function createDaemon(o: DaemonOptions): Daemon {
@@ -82,19 +92,46 @@ export function createDaemon(o: DaemonOptions): Daemon {
   });
   finished.catch(() => undefined);
   let fatal: Error | undefined;
+  let epochAbort = new AbortController();
+  let wake: (() => void) | undefined;
 
   function fail(err: Error): void {
     fatal ??= err;
     abort.abort();
   }
 
+  function replan(): void {
+    epochAbort.abort();
+    wake?.();
+  }
+  abort.signal.addEventListener('abort', replan, { once: true });
+
+  function ownedModules(): ModuleDefinition[] {
+    const owned = o.ownership?.owned();
+    return owned ? o.modules.filter((m) => owned.has(m.name)) : [...o.modules];
+  }
+
   async function setMode(p: ModulePipeline, mode: ModuleMode): Promise<void> {
     p.checkpointer.mode = mode;
+    hooks.onModeChange?.(p.module.name, mode);
     await checkpoints.setMode(p.module.name, mode, p.module.version);
   }
 
-  async function epoch(): Promise<'stopped' | 'resync'> {
-    const plan = await prepareModules({ db, checkpoints, modules: o.modules, logger });
+  async function epoch(): Promise<'stopped' | 'again'> {
+    epochAbort = new AbortController();
+    const signal = epochAbort.signal;
+    const modules = ownedModules();
+    if (modules.length === 0) {
+      pipelines = [];
+      logger.info('no module owned by this instance; standing by');
+      await new Promise<void>((r) => {
+        wake = r;
+        if (signal.aborted) r();
+      });
+      wake = undefined;
+      return abort.signal.aborted ? 'stopped' : 'again';
+    }
+    const plan = await prepareModules({ db, checkpoints, modules, logger });
     pipelines = [];
     for (const { module, position } of plan) {
       pipelines.push(
@@ -106,21 +143,27 @@ export function createDaemon(o: DaemonOptions): Daemon {
           deadLetters,
           parkedKeys: await deadLetters.openKeys(module.name),
           logger,
-          signal: abort.signal,
+          signal,
           now,
           ...(o.reactions ? { reactions: o.reactions } : {}),
           fetch: fetcher,
           onOutcome: (m, e, outcome, ms) => hooks.onOutcome?.(m, e, outcome, ms),
-          onFatal: (m, err) =>
-            fail(new Error(`module ${m} failed: ${err.message}`, { cause: err })),
+          onFatal: (m, err) => {
+            if (err instanceof LeaseLostError) {
+              logger.warn({ module: m }, 'lease lost: handing the module over');
+              replan();
+            } else fail(new Error(`module ${m} failed: ${err.message}`, { cause: err }));
+          },
         }),
       );
     }
     try {
-      await catchUp(pipelines.filter((p) => !p.joinedAt));
-      if (abort.signal.aborted) return 'stopped';
-      await follow();
-      return 'stopped';
+      await catchUp(
+        pipelines.filter((p) => !p.joinedAt),
+        signal,
+      );
+      if (!signal.aborted) await follow(signal);
+      return abort.signal.aborted ? 'stopped' : 'again';
     } catch (e) {
       if (e instanceof HistoryLostError) {
         logger.warn(
@@ -130,7 +173,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
         hooks.onRestart?.('history_lost');
         await drain();
         for (const p of pipelines) await checkpoints.reset(p.module.name, p.module.version);
-        return 'resync';
+        return 'again';
       }
       throw e;
     } finally {
@@ -138,7 +181,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
     }
   }
 
-  async function catchUp(targets: ModulePipeline[]): Promise<void> {
+  async function catchUp(targets: ModulePipeline[], signal: AbortSignal): Promise<void> {
     if (targets.length === 0) return;
     const scanStart = await currentClusterTime(db);
     for (const p of targets) await setMode(p, 'catching-up');
@@ -147,14 +190,14 @@ export function createDaemon(o: DaemonOptions): Daemon {
     for await (const raw of catchUpSource({
       db,
       batchSize: config.source.catchUpBatchSize,
-      signal: abort.signal,
+      signal,
       logger,
     })) {
       await dispatcher.dispatch(raw, targets);
       if (++n % 10_000 === 0) logger.info({ events: n }, 'catching up');
     }
     await Promise.all(targets.map((p) => p.lane.idle()));
-    if (abort.signal.aborted) return;
+    if (signal.aborted) return;
     await writer.flush();
     const joined = toPosition(null, scanStart);
     for (const p of targets) {
@@ -172,7 +215,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
     logger.info({ events: n }, 'catch-up finished; joining the live stream');
   }
 
-  async function follow(): Promise<void> {
+  async function follow(signal: AbortSignal): Promise<void> {
     for (const p of pipelines) if (p.checkpointer.mode !== 'live') await setMode(p, 'live');
     const start = minPosition(pipelines.map((p) => p.joinedAt).filter((p): p is Position => !!p));
     let seq = 0;
@@ -182,7 +225,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
         db,
         start,
         ...config.source,
-        signal: abort.signal,
+        signal,
         logger,
         onRestart: (reason) => hooks.onRestart?.(reason),
         onOpen: () => hooks.onStreamOpen?.(),
@@ -285,6 +328,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
       return stopping;
     },
     finished,
+    replan,
     status: () =>
       pipelines.map((p) => ({
         module: p.module.name,
@@ -296,6 +340,8 @@ export function createDaemon(o: DaemonOptions): Daemon {
         parkedKeys: p.lane.parked.size,
         lastProgressAt: p.lane.lastProgressAt,
         lastEventAt: p.checkpointer.lastEventAt,
+        lastSavedAt: p.checkpointer.lastSavedAt,
+        oldestPendingAt: p.checkpointer.oldestPendingAt(),
       })),
   };
 }

@@ -15,6 +15,9 @@ export interface ModuleStatus {
   lastProgressAt: number;
   /** Append time of the newest event covered by the saved checkpoint. */
   lastEventAt: Date | null;
+  lastSavedAt: Date | null;
+  /** Append time of the oldest event not yet finished (undefined: nothing pending). */
+  oldestPendingAt: Date | null | undefined;
 }
 
 /** Injected observers; every one is optional (STYLE.md 14: no "are metrics on?" in the core). */
@@ -25,4 +28,5 @@ export interface DaemonHooks {
   onStreamOpen?(): void;
   /** Lease fencing: false = the module's writes are not sent. */
   canWrite?(module: string): boolean;
+  onModeChange?(module: string, mode: ModuleMode): void;
 }
