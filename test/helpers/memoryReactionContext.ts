@@ -58,8 +58,11 @@ export interface MemoryWorld {
   ): Promise<void>;
   /** Delivers every stored event each module handles and has not seen, until none is left. */
   pump(modules: readonly ReactionDefinition[]): Promise<void>;
-  /** Fires the module's pending deadlines due by now (oldest first); returns how many. */
-  fireDue(module: ReactionDefinition): Promise<number>;
+  /**
+   * Fires the module's pending deadlines due by now (oldest first); returns how many.
+   * `crashBeforeCommit` drops their writes and leaves them pending, as a crash mid-fire would.
+   */
+  fireDue(module: ReactionDefinition, opts?: { crashBeforeCommit?: boolean }): Promise<number>;
   contend(when: (e: NewEvent) => boolean): void;
   readonly events: readonly ProjectorEvent[];
   ofType(eventType: string): ProjectorEvent[];
@@ -251,7 +254,7 @@ export function createMemoryWorld(
         }
       }
     },
-    async fireDue(module) {
+    async fireDue(module, o = {}) {
       const due = world
         .deadlines(module.name)
         .filter((d) => d.status === 'pending' && d.deadline.dueAt.getTime() <= time)
@@ -260,12 +263,13 @@ export function createMemoryWorld(
         d.status = 'firing';
         const guard: Guard = { kind: 'event', eventId: `deadline:${d.deadline.id}` };
         try {
-          await run(module, undefined, guard, (ctx) => module.onDeadline?.(copy(d.deadline), ctx));
+          const fire = (ctx: ReactionContext) => module.onDeadline?.(copy(d.deadline), ctx);
+          await run(module, undefined, guard, fire, !o.crashBeforeCommit);
         } catch (e) {
           d.status = 'pending'; // the scheduler would fire it again later
           throw e;
         }
-        d.status = 'fired';
+        d.status = o.crashBeforeCommit ? 'pending' : 'fired';
       }
       return due.length;
     },

@@ -1,0 +1,237 @@
+import { bankSettings, type SagaSettings } from '../src/config/bankSchema.js';
+import type { ProjectorEvent } from '../src/events/types.js';
+import { ProjectordError } from '../src/lib/errors.js';
+import { defineReaction, type Deadline, type ReactionContext } from '../src/modules/types.js';
+import { accountFacts, creditOf } from './lib/saga-accounts.js';
+import { dataText } from './lib/saga-ids.js';
+import {
+  compensation,
+  issuedCredit,
+  transferOfDebit,
+  type CompensationReason,
+  type TransferFacts,
+} from './lib/saga-transfer-events.js';
+import { dataOf, textField } from './lib/validate.js';
+
+/**
+ * `transfer-saga` (DOMAIN.md "Sagas"), one instance per transferId in `transfer_saga_state`,
+ * ordered by transferId so the debit and the credit — on two accounts — are handled one at a time.
+ *
+ *   FundsDebited ─▶ DebitCompleted ─(credit deadline: issue credit)─▶ CreditPending ─▶ Completed
+ *        │                 │                                              │    (FundsCredited seen)
+ *        └─ credit already in the destination's stream ─▶ Completed      │
+ *   destination unknown/frozen, credit failed after retries, or timeout ─▶ Compensating
+ *        ─(DebitReversed seen)─▶ Compensated
+ *
+ * The destination's stream in event_store is the truth for "does it exist, is it frozen, is it
+ * already credited": a credit that arrived before its debit is found there. The credit waits
+ * `creditDelayMs` so a command side that writes its own credit gets there first; a compensation
+ * re-checks the stream, so a credit that exists is never reversed. Each handler writes the
+ * state at most once (the engine applies one write per document and event).
+ */
+export const TRANSFER_SAGA = 'transfer-saga';
+export const TRANSFER_SAGA_STATE = 'transfer_saga_state';
+
+export type TransferState =
+  'DebitCompleted' | 'CreditPending' | 'Completed' | 'Compensating' | 'Compensated';
+
+export interface TransferSagaDoc extends TransferFacts {
+  _id: string;
+  state: TransferState;
+  creditEventId: string | null;
+  /** Credit attempts made; the next credit deadline is `<transferId>:credit:<attempts + 1>`. */
+  creditAttempts: number;
+  reversalEventId: string | null;
+  compensationReason: string | null;
+  lateCreditEventId?: string;
+  lastError: string | null;
+  startedAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+  timeoutAt: Date;
+}
+
+type Payload = { kind: 'credit'; attempt: number } | { kind: 'timeout' };
+const OPEN: readonly TransferState[] = ['DebitCompleted', 'CreditPending'];
+const creditDeadlineId = (t: string, attempt: number) => `${t}:credit:${attempt}`;
+const timeoutId = (t: string) => `${t}:timeout`;
+
+function save(ctx: ReactionContext, doc: TransferSagaDoc): void {
+  const { _id, ...fields } = doc;
+  ctx.upsert(TRANSFER_SAGA_STATE, _id, { set: { ...fields, updatedAt: ctx.now() } });
+}
+
+async function cancelDeadlines(ctx: ReactionContext, doc: TransferSagaDoc): Promise<void> {
+  await ctx.cancelDeadline(creditDeadlineId(doc.transferId, doc.creditAttempts + 1));
+  await ctx.cancelDeadline(timeoutId(doc.transferId));
+}
+
+async function compensate(
+  ctx: ReactionContext,
+  doc: TransferSagaDoc,
+  reason: CompensationReason,
+): Promise<void> {
+  const result = await ctx.append(compensation(doc, reason));
+  if (!result.ok) {
+    throw new ProjectordError(
+      'APPEND_FAILED',
+      `Could not reverse the debit of transfer ${doc.transferId}: ${result.reason}`,
+    );
+  }
+  await cancelDeadlines(ctx, doc);
+  ctx.logger.warn({ transferId: doc.transferId, reason }, 'transfer compensated');
+  save(ctx, {
+    ...doc,
+    state: 'Compensating',
+    compensationReason: reason,
+    reversalEventId: result.eventId,
+  });
+}
+
+/** Completes from the stream, or says why the destination cannot take the credit. */
+async function checkDestination(
+  ctx: ReactionContext,
+  doc: TransferSagaDoc,
+): Promise<'completed' | CompensationReason | 'open'> {
+  const stream = await ctx.readStream(doc.destinationAccountId);
+  const credit = creditOf(stream, doc.transferId);
+  if (credit) {
+    await cancelDeadlines(ctx, doc);
+    save(ctx, {
+      ...doc,
+      state: 'Completed',
+      creditEventId: credit.eventId,
+      completedAt: ctx.now(),
+    });
+    return 'completed';
+  }
+  const facts = accountFacts(stream);
+  if (!facts.exists) return 'destination_unknown';
+  return facts.frozen ? 'destination_frozen' : 'open';
+}
+
+async function onDebit(event: ProjectorEvent, ctx: ReactionContext, s: SagaSettings['transfer']) {
+  const t = transferOfDebit(event);
+  const existing = await ctx.findOne<TransferSagaDoc>(TRANSFER_SAGA_STATE, t.transferId);
+  if (existing) {
+    if (existing.debitEventId !== event.eventId) {
+      ctx.logger.warn({ transferId: t.transferId }, 'second debit for one transfer ignored');
+    }
+    return;
+  }
+  const now = ctx.now();
+  const doc: TransferSagaDoc = {
+    ...t,
+    _id: t.transferId,
+    state: 'DebitCompleted',
+    creditEventId: null,
+    creditAttempts: 0,
+    reversalEventId: null,
+    compensationReason: null,
+    lastError: null,
+    startedAt: now,
+    updatedAt: now,
+    completedAt: null,
+    timeoutAt: new Date(now.getTime() + s.timeoutMs),
+  };
+  const check = await checkDestination(ctx, doc);
+  if (check === 'completed') return;
+  if (check !== 'open') return compensate(ctx, doc, check);
+  const key = t.transferId;
+  const dueAt = new Date(now.getTime() + s.creditDelayMs);
+  await ctx.schedule({
+    id: creditDeadlineId(key, 1),
+    key,
+    dueAt,
+    payload: { kind: 'credit', attempt: 1 },
+  });
+  await ctx.schedule({
+    id: timeoutId(key),
+    key,
+    dueAt: doc.timeoutAt,
+    payload: { kind: 'timeout' },
+  });
+  save(ctx, doc);
+}
+
+async function onCreditDue(
+  ctx: ReactionContext,
+  doc: TransferSagaDoc,
+  attempt: number,
+  s: SagaSettings['transfer'],
+) {
+  const result = await ctx.append(issuedCredit(doc, ctx.now()));
+  if (result.ok) {
+    save(ctx, { ...doc, state: 'CreditPending', creditAttempts: attempt, lastError: null });
+    return;
+  }
+  if (attempt > s.maxRetries)
+    return compensate(ctx, { ...doc, creditAttempts: attempt }, 'credit_failed');
+  const key = doc.transferId;
+  const dueAt = new Date(ctx.now().getTime() + s.retryBaseDelayMs * 2 ** (attempt - 1));
+  const next = { kind: 'credit', attempt: attempt + 1 } satisfies Payload;
+  await ctx.schedule({ id: creditDeadlineId(key, attempt + 1), key, dueAt, payload: next });
+  save(ctx, { ...doc, state: 'CreditPending', creditAttempts: attempt, lastError: result.reason });
+}
+
+async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<void> {
+  const doc = await ctx.findOne<TransferSagaDoc>(TRANSFER_SAGA_STATE, deadline.key);
+  if (!doc || !OPEN.includes(doc.state)) return; // finished meanwhile: a stale deadline
+  const payload = deadline.payload as Payload;
+  const check = await checkDestination(ctx, doc);
+  if (check === 'completed') return;
+  if (payload.kind === 'timeout') return compensate(ctx, doc, 'credit_timeout');
+  if (check !== 'open') return compensate(ctx, doc, check);
+  if (payload.attempt <= doc.creditAttempts) return; // an attempt already made
+  await onCreditDue(ctx, doc, payload.attempt, bankSettings(ctx.settings).sagas.transfer);
+}
+
+async function onCredit(event: ProjectorEvent, ctx: ReactionContext) {
+  const transferId = textField(dataOf(event), 'transferId');
+  const doc = await ctx.findOne<TransferSagaDoc>(TRANSFER_SAGA_STATE, transferId);
+  // No saga yet: an incoming transfer, or a credit ahead of its debit (the debit will find it).
+  if (!doc) return;
+  if (OPEN.includes(doc.state)) {
+    await cancelDeadlines(ctx, doc);
+    save(ctx, { ...doc, state: 'Completed', creditEventId: event.eventId, completedAt: ctx.now() });
+  } else if (doc.state !== 'Completed') {
+    ctx.logger.error(
+      { transferId, eventId: event.eventId },
+      'credit after compensation: reconcile',
+    );
+    save(ctx, { ...doc, lateCreditEventId: event.eventId });
+  } else if (doc.creditEventId !== event.eventId) {
+    ctx.logger.error({ transferId, eventId: event.eventId }, 'second credit for one transfer');
+  }
+}
+
+async function onReversal(event: ProjectorEvent, ctx: ReactionContext) {
+  const transferId = textField(dataOf(event), 'transferId');
+  const doc = await ctx.findOne<TransferSagaDoc>(TRANSFER_SAGA_STATE, transferId);
+  if (!doc || doc.state === 'Compensated' || doc.state === 'Completed') return;
+  if (OPEN.includes(doc.state)) await cancelDeadlines(ctx, doc);
+  save(ctx, {
+    ...doc,
+    state: 'Compensated',
+    compensationReason: doc.compensationReason ?? 'reversed_externally',
+    reversalEventId: event.eventId,
+    completedAt: ctx.now(),
+  });
+}
+
+export default defineReaction({
+  name: TRANSFER_SAGA,
+  version: 1,
+  handles: ['FundsDebited', 'FundsCredited', 'DebitReversed'],
+  collections: [TRANSFER_SAGA_STATE],
+  indexes: { [TRANSFER_SAGA_STATE]: [{ key: { state: 1 } }] },
+  verifyIgnore: ['updatedAt'],
+  orderingKey: (event) => dataText(event, 'transferId') ?? event.aggregateId,
+  async react(event, ctx) {
+    if (event.eventType === 'FundsDebited') {
+      await onDebit(event, ctx, bankSettings(ctx.settings).sagas.transfer);
+    } else if (event.eventType === 'FundsCredited') await onCredit(event, ctx);
+    else await onReversal(event, ctx);
+  },
+  onDeadline,
+});
