@@ -1,27 +1,31 @@
 import { bankSettings, type SagaSettings } from '../src/config/bankSchema.js';
 import type { ProjectorEvent } from '../src/events/types.js';
-import { ProjectordError } from '../src/lib/errors.js';
 import { defineReaction, type Deadline, type ReactionContext } from '../src/modules/types.js';
-import { accountFacts, creditOf } from './lib/saga-accounts.js';
 import { dataText } from './lib/saga-ids.js';
+import { issuedCredit, transferOfDebit } from './lib/saga-transfer-events.js';
 import {
-  compensation,
-  issuedCredit,
-  transferOfDebit,
-  type CompensationReason,
-  type TransferFacts,
-} from './lib/saga-transfer-events.js';
+  cancelDeadlines,
+  checkDestination,
+  compensate,
+  creditDeadlineId,
+  OPEN,
+  save,
+  timeoutId,
+  TRANSFER_SAGA_STATE,
+  type TransferPayload,
+  type TransferSagaDoc,
+} from './lib/saga-transfer-state.js';
 import { dataOf, textField } from './lib/validate.js';
 
 /**
  * `transfer-saga` (DOMAIN.md "Sagas"), one instance per transferId in `transfer_saga_state`,
  * ordered by transferId so the debit and the credit — on two accounts — are handled one at a time.
  *
- *   FundsDebited ─▶ DebitCompleted ─(credit deadline: issue credit)─▶ CreditPending ─▶ Completed
- *        │                 │                                              │    (FundsCredited seen)
- *        └─ credit already in the destination's stream ─▶ Completed      │
- *   destination unknown/frozen, credit failed after retries, or timeout ─▶ Compensating
- *        ─(DebitReversed seen)─▶ Compensated
+ *   FundsDebited ─▶ DebitCompleted ─(credit deadline: issue the credit)─▶ CreditPending
+ *                         │                                                     │
+ *                         └─────────────── FundsCredited seen ──────────────────┴─▶ Completed
+ *   destination unknown or frozen, credit still failing after the retries, or the timeout:
+ *                         ─▶ Compensating ─(DebitReversed seen)─▶ Compensated
  *
  * The destination's stream in event_store is the truth for "does it exist, is it frozen, is it
  * already credited": a credit that arrived before its debit is found there. The credit waits
@@ -30,85 +34,8 @@ import { dataOf, textField } from './lib/validate.js';
  * state at most once (the engine applies one write per document and event).
  */
 export const TRANSFER_SAGA = 'transfer-saga';
-export const TRANSFER_SAGA_STATE = 'transfer_saga_state';
-
-export type TransferState =
-  'DebitCompleted' | 'CreditPending' | 'Completed' | 'Compensating' | 'Compensated';
-
-export interface TransferSagaDoc extends TransferFacts {
-  _id: string;
-  state: TransferState;
-  creditEventId: string | null;
-  /** Credit attempts made; the next credit deadline is `<transferId>:credit:<attempts + 1>`. */
-  creditAttempts: number;
-  reversalEventId: string | null;
-  compensationReason: string | null;
-  lateCreditEventId?: string;
-  lastError: string | null;
-  startedAt: Date;
-  updatedAt: Date;
-  completedAt: Date | null;
-  timeoutAt: Date;
-}
-
-type Payload = { kind: 'credit'; attempt: number } | { kind: 'timeout' };
-const OPEN: readonly TransferState[] = ['DebitCompleted', 'CreditPending'];
-const creditDeadlineId = (t: string, attempt: number) => `${t}:credit:${attempt}`;
-const timeoutId = (t: string) => `${t}:timeout`;
-
-function save(ctx: ReactionContext, doc: TransferSagaDoc): void {
-  const { _id, ...fields } = doc;
-  ctx.upsert(TRANSFER_SAGA_STATE, _id, { set: { ...fields, updatedAt: ctx.now() } });
-}
-
-async function cancelDeadlines(ctx: ReactionContext, doc: TransferSagaDoc): Promise<void> {
-  await ctx.cancelDeadline(creditDeadlineId(doc.transferId, doc.creditAttempts + 1));
-  await ctx.cancelDeadline(timeoutId(doc.transferId));
-}
-
-async function compensate(
-  ctx: ReactionContext,
-  doc: TransferSagaDoc,
-  reason: CompensationReason,
-): Promise<void> {
-  const result = await ctx.append(compensation(doc, reason));
-  if (!result.ok) {
-    throw new ProjectordError(
-      'APPEND_FAILED',
-      `Could not reverse the debit of transfer ${doc.transferId}: ${result.reason}`,
-    );
-  }
-  await cancelDeadlines(ctx, doc);
-  ctx.logger.warn({ transferId: doc.transferId, reason }, 'transfer compensated');
-  save(ctx, {
-    ...doc,
-    state: 'Compensating',
-    compensationReason: reason,
-    reversalEventId: result.eventId,
-  });
-}
-
-/** Completes from the stream, or says why the destination cannot take the credit. */
-async function checkDestination(
-  ctx: ReactionContext,
-  doc: TransferSagaDoc,
-): Promise<'completed' | CompensationReason | 'open'> {
-  const stream = await ctx.readStream(doc.destinationAccountId);
-  const credit = creditOf(stream, doc.transferId);
-  if (credit) {
-    await cancelDeadlines(ctx, doc);
-    save(ctx, {
-      ...doc,
-      state: 'Completed',
-      creditEventId: credit.eventId,
-      completedAt: ctx.now(),
-    });
-    return 'completed';
-  }
-  const facts = accountFacts(stream);
-  if (!facts.exists) return 'destination_unknown';
-  return facts.frozen ? 'destination_frozen' : 'open';
-}
+export { TRANSFER_SAGA_STATE } from './lib/saga-transfer-state.js';
+export type { TransferSagaDoc, TransferState } from './lib/saga-transfer-state.js';
 
 async function onDebit(event: ProjectorEvent, ctx: ReactionContext, s: SagaSettings['transfer']) {
   const t = transferOfDebit(event);
@@ -169,7 +96,7 @@ async function onCreditDue(
     return compensate(ctx, { ...doc, creditAttempts: attempt }, 'credit_failed');
   const key = doc.transferId;
   const dueAt = new Date(ctx.now().getTime() + s.retryBaseDelayMs * 2 ** (attempt - 1));
-  const next = { kind: 'credit', attempt: attempt + 1 } satisfies Payload;
+  const next = { kind: 'credit', attempt: attempt + 1 } satisfies TransferPayload;
   await ctx.schedule({ id: creditDeadlineId(key, attempt + 1), key, dueAt, payload: next });
   save(ctx, { ...doc, state: 'CreditPending', creditAttempts: attempt, lastError: result.reason });
 }
@@ -177,7 +104,7 @@ async function onCreditDue(
 async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<void> {
   const doc = await ctx.findOne<TransferSagaDoc>(TRANSFER_SAGA_STATE, deadline.key);
   if (!doc || !OPEN.includes(doc.state)) return; // finished meanwhile: a stale deadline
-  const payload = deadline.payload as Payload;
+  const payload = deadline.payload as TransferPayload;
   const check = await checkDestination(ctx, doc);
   if (check === 'completed') return;
   if (payload.kind === 'timeout') return compensate(ctx, doc, 'credit_timeout');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import transferSaga, { TRANSFER_SAGA_STATE } from '../../projections/transfer-saga.js';
 import { isEventValidationError } from '../../projections/lib/validate.js';
-import type { EventData } from '../../src/events/types.js';
+import type { EventData, ProjectorEvent } from '../../src/events/types.js';
 import { reactionEventId } from '../../src/reactions/append.js';
 import { createMemoryWorld, type MemoryWorld } from '../helpers/memoryReactionContext.js';
 
@@ -289,9 +289,9 @@ describe('transfer saga: bad events', () => {
 
   it('orders by transferId, falling back to the aggregate for events without one', () => {
     const w = world();
-    expect(transferSaga.orderingKey?.(debit(w))).toBe('T1');
-    expect(transferSaga.orderingKey?.(w.write('src', 'FundsDebited', { transferId: 7 }))).toBe(
-      'src',
-    );
+    type Handled = Parameters<NonNullable<typeof transferSaga.orderingKey>>[0];
+    const key = (e: ProjectorEvent) => transferSaga.orderingKey?.(e as Handled);
+    expect(key(debit(w))).toBe('T1');
+    expect(key(w.write('src', 'FundsDebited', { transferId: 7 }))).toBe('src');
   });
 });
