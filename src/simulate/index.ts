@@ -7,3 +7,5 @@ export { DEFAULT_MIX } from './planner.js';
 export type { ScenarioMix } from './planner.js';
 export { SCENARIOS } from './commands.js';
 export type { Scenario } from './commands.js';
+export { auditStreams, isClean } from './streamAudit.js';
+export type { StreamAudit } from './streamAudit.js';

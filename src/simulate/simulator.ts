@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import { ensureEventStoreIndexes } from '../events/eventStore.js';
-import { ProjectordError, usageError } from '../lib/errors.js';
+import { ProjectordError, toError, usageError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { createAccountBook } from './accountBook.js';
 import { checkAccounts, checkCount, checkRate, checkSeed } from './options.js';
@@ -52,6 +52,7 @@ export interface Simulator {
 
 /** Commands in a row that write nothing before the run is declared stuck. */
 const MAX_IDLE_COMMANDS = 10_000;
+const MAX_CATCH_UP_MS = 1000;
 
 export function createSimulator(opts: SimulatorOptions): Simulator {
   const seed = checkSeed(opts.seed);
@@ -83,16 +84,23 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
         'A run without a count needs an AbortSignal to stop it.',
       );
     }
-    indexes ??= ensureEventStoreIndexes(opts.db);
+    // Once per simulator; a failed attempt is not cached, the next run tries again.
+    indexes ??= ensureEventStoreIndexes(opts.db).catch((e: unknown) => {
+      indexes = undefined;
+      throw toError(e);
+    });
     await indexes;
     const tally = createTally(seed);
     const started = performance.now();
+    let schedule = started;
     let written = 0;
     let idle = 0;
     logger.info({ seed, count, rate, accounts: opts.accounts }, 'simulation started');
     while (!run.signal?.aborted && (count === undefined || written < count)) {
       if (rate !== undefined) {
-        const wait = started + (written / rate) * 1000 - performance.now();
+        const wait = schedule + (written / rate) * 1000 - performance.now();
+        // A run that fell behind (a slow store) catches up by at most one second's worth.
+        if (wait < -MAX_CATCH_UP_MS) schedule -= wait + MAX_CATCH_UP_MS;
         if (wait > 0 && !(await pause(wait, run.signal))) break;
       }
       const cmd = planner.next(count === undefined ? Infinity : count - written, now().getTime());
