@@ -9,7 +9,7 @@ import { createUpcasterRegistry, type Upcaster } from '../dispatch/upcast.js';
 import { createDeadLetterStore } from '../lanes/deadLetters.js';
 import { toError } from '../lib/errors.js';
 import type { ReactionServices } from '../modules/context.js';
-import type { ModuleDefinition } from '../modules/types.js';
+import type { Deadline, ModuleDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
 import { catchUpSource } from '../source/catchUp.js';
 import { changeStreamSource, HistoryLostError } from '../source/changeStream.js';
@@ -31,6 +31,8 @@ import type { DaemonHooks, ModuleStatus } from './status.js';
  */
 export interface Daemon extends DaemonControl {
   start(): Promise<void>;
+  /** Runs a due deadline in its module's lane; rejects when the module does not run here. */
+  fireDeadline(module: string, deadline: Deadline): Promise<void>;
   stop(): Promise<void>;
   /** Settles when the daemon stops (rejects when it stopped on an error). */
   readonly finished: Promise<void>;
@@ -329,6 +331,12 @@ export function createDaemon(o: DaemonOptions): Daemon {
     },
     finished,
     replan,
+    fireDeadline(module, deadline) {
+      const p = pipelines.find((x) => x.module.name === module);
+      if (!p)
+        return Promise.reject(new Error(`module ${module} does not run on this instance now`));
+      return p.lane.pushDeadline(deadline);
+    },
     status: () =>
       pipelines.map((p) => ({
         module: p.module.name,

@@ -57,6 +57,15 @@ function numbers(fields: Record<string, number> | undefined): Record<string, num
   return out;
 }
 
+/** Fields the engine owns in guarded documents: a module's own value for them is dropped. */
+function withoutReserved(fields: Record<string, unknown>, guard: Guard): Record<string, unknown> {
+  const out = { ...fields };
+  delete out._id;
+  delete out[APPLIED_EVENTS];
+  if (guard.kind === 'version') delete out.version;
+  return out;
+}
+
 function nonEmpty(update: Record<string, Record<string, unknown>>): Document {
   const out: Document = {};
   for (const [op, fields] of Object.entries(update)) {
@@ -70,12 +79,14 @@ export function toBulkOperation(intent: WriteIntent): AnyBulkWriteOperation<Read
     case 'upsert': {
       const u = intent.update;
       const g = intent.guard;
-      const set =
-        g.kind === 'version' ? { ...plainFields(u.set), version: g.version } : plainFields(u.set);
-      const setOnInsert = plainFields(u.setOnInsert);
+      const fields = withoutReserved(plainFields(u.set), g);
+      const set = g.kind === 'version' ? { ...fields, version: g.version } : fields;
+      const setOnInsert = withoutReserved(plainFields(u.setOnInsert), g);
       for (const k of Object.keys(set)) delete setOnInsert[k];
       const push: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(plainFields(u.push))) push[k] = { $each: [v] };
+      for (const [k, v] of Object.entries(withoutReserved(plainFields(u.push), g))) {
+        push[k] = { $each: [v] };
+      }
       if (g.kind === 'event') push[APPLIED_EVENTS] = g.eventId;
       return {
         updateOne: {

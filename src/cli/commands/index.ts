@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { registerMongo } from './mongo.js';
+import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 import { registerStatus } from './status.js';
 
 /** Every CLI command, one file each. Add one line per command. */
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   registerMongo,
+  registerRun,
   registerSimulate,
   registerStatus,
 ];

@@ -1,0 +1,220 @@
+import { MongoClient } from 'mongodb';
+import type { Config } from '../config/schema.js';
+import { createUpcasterRegistry } from '../dispatch/upcast.js';
+import { backoffDelay, sleep } from '../lanes/backoff.js';
+import { createLeaseKeeper } from '../leases/leaseKeeper.js';
+import { createLeaseManager } from '../leases/leaseManager.js';
+import { toError, usageError } from '../lib/errors.js';
+import { loadModules } from '../modules/load.js';
+import { startHttpServer, type HttpServer } from '../observability/http.js';
+import { healthReport, metricsHooks, startMetricsSampler } from '../observability/daemonMetrics.js';
+import type { Logger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import { createEventAppender } from '../reactions/append.js';
+import { createDeadlineStore } from '../reactions/deadlines.js';
+import { createDeadlineScheduler } from '../reactions/scheduler.js';
+import { createDaemon, type Daemon } from './daemon.js';
+import { createEventFetcher } from './fetcher.js';
+import { onShutdownSignal } from './signals.js';
+
+/**
+ * `projectord run`: assembles the daemon with everything around it, in order — metrics and
+ * HTTP endpoints (up first, so /readyz can say why it is not ready), MongoDB, modules, leases,
+ * the daemon, the deadline scheduler — and releases them in reverse order on stop. Every
+ * release step runs even when an earlier one failed (STYLE.md 9).
+ */
+export interface RunOptions {
+  config: Config;
+  logger: Logger;
+  cwd?: string;
+  /** Install SIGINT/SIGTERM handlers (the CLI does; tests stop the returned handle). */
+  handleSignals?: boolean;
+  now?(): Date;
+}
+
+export interface RunningDaemon {
+  daemon: Daemon;
+  metricsPort: number;
+  stop(): Promise<void>;
+  /** Settles when the daemon has stopped and everything is released. */
+  finished: Promise<void>;
+}
+
+async function connect(uri: string, logger: Logger, signal: AbortSignal): Promise<MongoClient> {
+  for (let attempt = 1; ; attempt++) {
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, appName: 'projectord' });
+    try {
+      await client.connect();
+      await client.db('admin').command({ ping: 1 });
+      return client;
+    } catch (e) {
+      await client.close().catch(() => undefined);
+      if (signal.aborted) throw toError(e);
+      const delay = backoffDelay(attempt, 500, 15_000);
+      logger.warn({ err: toError(e), attempt, delayMs: delay }, 'MongoDB unreachable; retrying');
+      await sleep(delay, signal);
+    }
+  }
+}
+
+export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
+  const { config, logger } = o;
+  const now = o.now ?? (() => new Date());
+  if (!config.mongoUri) {
+    throw usageError(
+      'MONGO_URI_MISSING',
+      'No MongoDB connection string: pass --mongo-uri, set PROJECTORD_MONGO_URI, or put mongoUri in the config file.',
+    );
+  }
+  const { modules, upcasters } = await loadModules(config.modules, { cwd: o.cwd ?? process.cwd() });
+  logger.info({ modules: modules.map((m) => m.name) }, 'modules loaded');
+
+  const releasers: { what: string; run: () => Promise<void> | void }[] = [];
+  const stopController = new AbortController();
+  const metrics = createMetrics({ defaultMetrics: true });
+  let daemon: Daemon | undefined;
+  let notReady: string | undefined = 'connecting to MongoDB';
+  const http: HttpServer = await startHttpServer({
+    host: config.metrics.host,
+    port: config.metrics.port,
+    metrics,
+    logger,
+    health: () =>
+      Promise.resolve({
+        ...healthReport(daemon?.status() ?? [], config, now()),
+        ...(notReady ? { notReadyReason: notReady } : {}),
+      }),
+  });
+  releasers.push({ what: 'http server', run: () => http.close() });
+  logger.info(
+    { host: config.metrics.host, port: http.port },
+    'serving /metrics, /healthz, /readyz',
+  );
+
+  const removeSignals = o.handleSignals
+    ? onShutdownSignal((signal) => {
+        logger.info({ signal }, 'stopping: draining work and saving checkpoints');
+        void stop();
+      })
+    : () => undefined;
+  releasers.push({ what: 'signal handlers', run: removeSignals });
+
+  let client: MongoClient;
+  try {
+    client = await connect(config.mongoUri, logger, stopController.signal);
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  releasers.push({ what: 'MongoDB client', run: () => client.close() });
+  const db = client.db(config.db);
+
+  const registry = createUpcasterRegistry(upcasters);
+  const fetcher = createEventFetcher(db, registry);
+  const appender = createEventAppender({ db, now });
+  const deadlineStore = createDeadlineStore(db, now);
+  await deadlineStore.ensureIndexes();
+
+  const manager = createLeaseManager({
+    db,
+    instanceId: config.instanceId ?? 'projectord',
+    ttlMs: config.leases.ttlMs,
+    heartbeatMs: config.leases.heartbeatMs,
+    clock: now,
+    logger,
+  });
+  let started = false;
+  const keeper = createLeaseKeeper({
+    manager,
+    modules: modules.map((m) => m.name),
+    heartbeatMs: config.leases.heartbeatMs,
+    onAcquired: (module) => {
+      logger.info({ module }, 'lease acquired');
+      if (started) daemon?.replan();
+    },
+    onLost: (module) => {
+      logger.warn({ module }, 'lease lost');
+      daemon?.replan();
+    },
+    logger,
+  });
+
+  daemon = createDaemon({
+    db,
+    config,
+    modules,
+    upcasters,
+    logger,
+    now,
+    reactions: {
+      append: (cause, module, e) => appender.append(cause, module, e),
+      schedule: (module, d) => deadlineStore.schedule(module, d),
+      cancel: (module, id) => deadlineStore.cancel(module, id),
+      readStream: (aggregateId) => fetcher.stream(aggregateId),
+    },
+    ownership: { owned: () => new Set(keeper.owned().keys()) },
+    hooks: {
+      ...metricsHooks(metrics),
+      canWrite: (module) => {
+        const lease = keeper.owned().get(module);
+        return lease !== undefined && manager.isValid(lease);
+      },
+    },
+  });
+  await keeper.tick();
+  keeper.start();
+  releasers.push({ what: 'leases', run: () => keeper.stop() });
+  started = true;
+  await daemon.start();
+  releasers.push({ what: 'daemon', run: () => daemon.stop() });
+  notReady = undefined;
+
+  const scheduler = createDeadlineScheduler({
+    db,
+    now,
+    pollMs: 1000,
+    modules: modules.filter((m) => m.kind === 'reaction').map((m) => m.name),
+    fire: (module, deadline) => daemon.fireDeadline(module, deadline),
+    logger,
+    store: deadlineStore,
+  });
+  await scheduler.start();
+  releasers.push({ what: 'deadline scheduler', run: () => scheduler.stop() });
+  const stopSampler = startMetricsSampler({
+    db,
+    metrics,
+    config,
+    status: () => daemon.status(),
+    logger,
+    now,
+  });
+  releasers.push({ what: 'metrics sampler', run: stopSampler });
+
+  let stopping: Promise<void> | undefined;
+  async function release(): Promise<void> {
+    const failures: Error[] = [];
+    for (const r of releasers.reverse()) {
+      try {
+        await r.run();
+      } catch (e) {
+        failures.push(toError(e));
+        logger.warn({ err: toError(e) }, `releasing ${r.what} failed`);
+      }
+    }
+    releasers.length = 0;
+    if (failures.length > 0) throw new AggregateError(failures, 'shutdown finished with errors');
+  }
+  function stop(): Promise<void> {
+    stopController.abort();
+    stopping ??= release();
+    return stopping;
+  }
+  const finished = daemon.finished.then(
+    () => stop(),
+    async (e: unknown) => {
+      await stop().catch(() => undefined);
+      throw e;
+    },
+  );
+  return { daemon, metricsPort: http.port, stop, finished };
+}
