@@ -72,7 +72,8 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
   const releasers: { what: string; run: () => Promise<void> | void }[] = [];
   const stopController = new AbortController();
   const metrics = createMetrics({ defaultMetrics: true });
-  let daemon: Daemon | undefined;
+  // Filled in once MongoDB is reachable; the health endpoint answers before that.
+  const current: { daemon?: Daemon } = {};
   let notReady: string | undefined = 'connecting to MongoDB';
   const http: HttpServer = await startHttpServer({
     host: config.metrics.host,
@@ -81,7 +82,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     logger,
     health: () =>
       Promise.resolve({
-        ...healthReport(daemon?.status() ?? [], config, now()),
+        ...healthReport(current.daemon?.status() ?? [], config, now()),
         ...(notReady ? { notReadyReason: notReady } : {}),
       }),
   });
@@ -130,16 +131,16 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     heartbeatMs: config.leases.heartbeatMs,
     onAcquired: (module) => {
       logger.info({ module }, 'lease acquired');
-      if (started) daemon?.replan();
+      if (started) current.daemon?.replan();
     },
     onLost: (module) => {
       logger.warn({ module }, 'lease lost');
-      daemon?.replan();
+      current.daemon?.replan();
     },
     logger,
   });
 
-  daemon = createDaemon({
+  const daemon = createDaemon({
     db,
     config,
     modules,
@@ -161,6 +162,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       },
     },
   });
+  current.daemon = daemon;
   await keeper.tick();
   keeper.start();
   releasers.push({ what: 'leases', run: () => keeper.stop() });

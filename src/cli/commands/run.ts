@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import type { Command} from 'commander';
+import { Option } from 'commander';
 import { runDaemon } from '../../lifecycle/runDaemon.js';
 import { parsePort } from '../parse.js';
 import { commandContext } from '../context.js';
