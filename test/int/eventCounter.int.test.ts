@@ -79,7 +79,11 @@ describe('event-counter module under the daemon', () => {
         () => deadLetters.findOne({ module: EVENT_COUNTER_MODULE, eventId: bad.eventId }),
         { timeoutMs: 30_000, what: `dead letter for ${bad.eventId}` },
       );
-      expect(letter).toMatchObject({ attempts: RETRY.maxAttempts });
+      // A redelivery of the parked event (at-least-once) must not overwrite its dead letter.
+      expect(letter, JSON.stringify(letter)).toMatchObject({
+        status: 'parked',
+        attempts: RETRY.maxAttempts,
+      });
       expect(JSON.stringify(letter)).toContain(POISON_MESSAGE);
     }
     expect(await readCheckpoint(db, EVENT_COUNTER_MODULE)).not.toBeNull();
