@@ -1,0 +1,202 @@
+import { bankSettings } from '../src/config/bankSchema.js';
+import type { ProjectorEvent } from '../src/events/types.js';
+import { ProjectordError } from '../src/lib/errors.js';
+import { defineReaction, type Deadline, type ReactionContext } from '../src/modules/types.js';
+import { financialFacts } from './lib/compliance-activity.js';
+import { isLargeTransaction } from './lib/compliance-rules.js';
+import { dataText, reviewIdFor } from './lib/saga-ids.js';
+import {
+  amlCheck,
+  reportsFor,
+  reviewDecision,
+  riskAssessment,
+  type ReviewStatus,
+  type ReviewStep,
+  type ReviewSteps,
+} from './lib/saga-review-steps.js';
+
+/**
+ * `compliance-review-saga` (DOMAIN.md "Sagas"), one instance per large debit in
+ * `compliance_saga_state` (`_id` = reviewId = `review-<transferId>`), ordered by the review id.
+ *
+ *   FundsDebited ≥ threshold ─▶ append ComplianceReviewRequired; amlCheck, riskAssessment (both
+ *   automatic) ─▶ manualReview: status `awaiting_review` ─(ComplianceReviewCompleted)─▶
+ *   regulatoryReporting ─▶ `completed`
+ *   review deadline (72 h) passed: `overdue` (flag `overdue` stays for the record)
+ *   saga timeout (7 days) passed without a review: `timed_out` (a late review still completes it)
+ */
+export const COMPLIANCE_REVIEW_SAGA = 'compliance-review-saga';
+export const COMPLIANCE_SAGA_STATE = 'compliance_saga_state';
+export const COMPLIANCE_REVIEW_REQUIRED = 'ComplianceReviewRequired';
+export const COMPLIANCE_REVIEW_COMPLETED = 'ComplianceReviewCompleted';
+
+export interface ComplianceSagaDoc {
+  _id: string;
+  reviewId: string;
+  accountId: string;
+  aggregateType: string;
+  transferId: string | null;
+  debitEventId: string;
+  requiredEventId: string;
+  amount: number;
+  currency: string | null;
+  categories: string[];
+  correlationId: string | null;
+  status: ReviewStatus;
+  currentStep: ReviewStep | 'done';
+  overdue: boolean;
+  steps: ReviewSteps;
+  reviewDueAt: Date;
+  timeoutAt: Date;
+  startedAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+}
+
+type Payload = { kind: 'review-deadline' } | { kind: 'timeout' };
+const reviewDeadlineId = (reviewId: string) => `${reviewId}:review-deadline`;
+const timeoutId = (reviewId: string) => `${reviewId}:timeout`;
+
+function save(ctx: ReactionContext, doc: ComplianceSagaDoc): void {
+  const { _id, ...fields } = doc;
+  ctx.upsert(COMPLIANCE_SAGA_STATE, _id, { set: { ...fields, updatedAt: ctx.now() } });
+}
+
+async function onDebit(event: ProjectorEvent, ctx: ReactionContext): Promise<void> {
+  const { compliance: rules, sagas } = bankSettings(ctx.settings);
+  const facts = financialFacts(event, rules);
+  if (!isLargeTransaction(facts.amount, rules)) return;
+  const reviewId = reviewIdFor(event);
+  if (await ctx.findOne(COMPLIANCE_SAGA_STATE, reviewId)) return;
+
+  const transferId = dataText(event, 'transferId');
+  const correlationId: unknown = event.eventMetadata.correlationId;
+  const categories = facts.classification.complianceCategories;
+  const required = await ctx.append({
+    aggregateId: event.aggregateId,
+    aggregateType: event.aggregateType,
+    eventType: COMPLIANCE_REVIEW_REQUIRED,
+    eventVersion: '1.0',
+    eventData: { reviewId, transferId, amount: facts.amount, categories },
+    idempotencyKey: `${reviewId}:required`,
+  });
+  if (!required.ok) {
+    throw new ProjectordError(
+      'APPEND_FAILED',
+      `Could not open review ${reviewId}: ${required.reason}`,
+    );
+  }
+  const now = ctx.now();
+  const stream = await ctx.readStream(event.aggregateId);
+  const doc: ComplianceSagaDoc = {
+    _id: reviewId,
+    reviewId,
+    accountId: event.aggregateId,
+    aggregateType: event.aggregateType,
+    transferId,
+    debitEventId: event.eventId,
+    requiredEventId: required.eventId,
+    amount: facts.amount,
+    currency: facts.currency,
+    categories,
+    correlationId: typeof correlationId === 'string' ? correlationId : null,
+    status: 'awaiting_review',
+    currentStep: 'manualReview',
+    overdue: false,
+    steps: {
+      amlCheck: amlCheck(stream, event, rules, now),
+      riskAssessment: riskAssessment(stream, event, facts.classification.riskLevel, rules, now),
+      manualReview: {
+        status: 'pending',
+        outcome: null,
+        reviewedBy: null,
+        reviewEventId: null,
+        at: null,
+      },
+      regulatoryReporting: { status: 'pending', reports: [], at: null },
+    },
+    reviewDueAt: new Date(now.getTime() + sagas.complianceReview.reviewDeadlineMs),
+    timeoutAt: new Date(now.getTime() + sagas.complianceReview.timeoutMs),
+    startedAt: now,
+    updatedAt: now,
+    completedAt: null,
+  };
+  const review: Payload = { kind: 'review-deadline' };
+  await ctx.schedule({
+    id: reviewDeadlineId(reviewId),
+    key: reviewId,
+    dueAt: doc.reviewDueAt,
+    payload: review,
+  });
+  await ctx.schedule({
+    id: timeoutId(reviewId),
+    key: reviewId,
+    dueAt: doc.timeoutAt,
+    payload: { kind: 'timeout' },
+  });
+  save(ctx, doc);
+}
+
+async function onReviewCompleted(event: ProjectorEvent, ctx: ReactionContext): Promise<void> {
+  const decision = reviewDecision(event);
+  const doc = await ctx.findOne<ComplianceSagaDoc>(COMPLIANCE_SAGA_STATE, decision.reviewId);
+  const log = { reviewId: decision.reviewId, eventId: event.eventId };
+  if (!doc || doc.accountId !== event.aggregateId) {
+    ctx.logger.warn(log, 'review completion for an unknown review (or another account) ignored');
+    return;
+  }
+  if (doc.status === 'completed') {
+    ctx.logger.warn(log, 'review already completed; the first decision stands');
+    return;
+  }
+  const at = ctx.now();
+  await ctx.cancelDeadline(reviewDeadlineId(doc.reviewId));
+  await ctx.cancelDeadline(timeoutId(doc.reviewId));
+  save(ctx, {
+    ...doc,
+    status: 'completed',
+    currentStep: 'done',
+    steps: {
+      ...doc.steps,
+      manualReview: { status: 'completed', ...decision, reviewEventId: event.eventId, at },
+      regulatoryReporting: { status: 'filed', reports: reportsFor(decision.outcome), at },
+    },
+    completedAt: at,
+  });
+}
+
+async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<void> {
+  const doc = await ctx.findOne<ComplianceSagaDoc>(COMPLIANCE_SAGA_STATE, deadline.key);
+  const payload = deadline.payload as Payload;
+  if (!doc) return;
+  if (payload.kind === 'review-deadline' && doc.status === 'awaiting_review') {
+    ctx.logger.warn({ reviewId: doc.reviewId }, 'compliance review overdue');
+    save(ctx, { ...doc, status: 'overdue', overdue: true });
+  } else if (
+    payload.kind === 'timeout' &&
+    (doc.status === 'awaiting_review' || doc.status === 'overdue')
+  ) {
+    ctx.logger.error({ reviewId: doc.reviewId }, 'compliance review timed out without a decision');
+    save(ctx, { ...doc, status: 'timed_out', overdue: true });
+  }
+}
+
+export default defineReaction({
+  name: COMPLIANCE_REVIEW_SAGA,
+  version: 1,
+  handles: ['FundsDebited', COMPLIANCE_REVIEW_COMPLETED],
+  collections: [COMPLIANCE_SAGA_STATE],
+  indexes: {
+    [COMPLIANCE_SAGA_STATE]: [{ key: { status: 1, reviewDueAt: 1 } }, { key: { accountId: 1 } }],
+  },
+  verifyIgnore: ['updatedAt'],
+  orderingKey: (event) =>
+    event.eventType === 'FundsDebited'
+      ? reviewIdFor(event)
+      : (dataText(event, 'reviewId') ?? event.aggregateId),
+  async react(event, ctx) {
+    if (event.eventType === 'FundsDebited') await onDebit(event, ctx);
+    else await onReviewCompleted(event, ctx);
+  },
+  onDeadline,
+});
