@@ -1,0 +1,162 @@
+import type { Collection, Db, Document } from 'mongodb';
+import { isDuplicateKeyError, ProjectordError } from '../lib/errors.js';
+import type { Deadline } from '../modules/types.js';
+import { plainValue } from '../writer/sanitize.js';
+
+/**
+ * Durable saga timeouts in `saga_deadlines` (DESIGN.md "Daemon collections"), one document per
+ * (module, deadline id):
+ *
+ *   pending ──claim──▶ firing ──markFired──▶ fired
+ *      ▲  │              │
+ *      │  └─cancel─▶ cancelled        a crashed owner's claim goes stale and is claimed again
+ *      └──release (fire failed)──┘    (so a deadline fires at least once; handlers are idempotent)
+ *
+ * Scheduling again replaces the due time and payload of a pending (or cancelled) deadline; a
+ * firing or fired one is never revived — a saga that wants another timeout uses another id.
+ * Every transition is one conditional single-document write, so two schedulers never both
+ * claim the same deadline.
+ */
+export const SAGA_DEADLINES = 'saga_deadlines';
+
+export type DeadlineStatus = 'pending' | 'firing' | 'fired' | 'cancelled';
+
+export interface StoredDeadline extends Deadline {
+  _id: string;
+  module: string;
+  status: DeadlineStatus;
+  owner?: string;
+  claimedAt?: Date;
+  /** Claims so far (a re-claim after a crash or a failed fire counts again). */
+  attempts: number;
+  updatedAt: Date;
+  firedAt?: Date;
+  lastError?: string;
+}
+
+export interface DeadlineStore {
+  ensureIndexes(): Promise<void>;
+  schedule(module: string, deadline: Deadline): Promise<void>;
+  cancel(module: string, id: string): Promise<void>;
+  get(module: string, id: string): Promise<StoredDeadline | null>;
+  /** Claims the most overdue deadline of `modules` that is due, or whose claim went stale. */
+  claimNext(
+    modules: readonly string[],
+    owner: string,
+    staleClaimMs: number,
+  ): Promise<StoredDeadline | null>;
+  /**
+   * Refreshes a live claim so it never looks stale while its handler still runs; the new
+   * claim time, or null when the claim was lost (another owner took it over).
+   */
+  renewClaim(d: StoredDeadline): Promise<Date | null>;
+  /** False when the claim was lost meanwhile (another owner took over a stale claim). */
+  markFired(d: StoredDeadline): Promise<boolean>;
+  /** Back to pending after a failed fire, due again at `retryAt`. */
+  release(d: StoredDeadline, error: Error, retryAt: Date): Promise<void>;
+}
+
+export function deadlineDocId(module: string, id: string): string {
+  return `${module}:${id}`;
+}
+
+function checked(module: string, d: Deadline): Deadline {
+  const bad = (what: string) =>
+    new ProjectordError(
+      'DEADLINE_INVALID',
+      `Module ${module} scheduled a deadline with ${what}: fix the module.`,
+    );
+  if (typeof d.id !== 'string' || d.id === '') throw bad('no id');
+  if (typeof d.key !== 'string' || d.key === '') throw bad(`no key (deadline ${d.id})`);
+  if (!(d.dueAt instanceof Date) || Number.isNaN(d.dueAt.getTime())) {
+    throw bad(`an invalid dueAt (deadline ${d.id})`);
+  }
+  const payload: unknown = d.payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw bad(`a payload that is not an object (deadline ${d.id})`);
+  }
+  return d;
+}
+
+/** The claim a document holds: what the owner must still match to finish or release it. */
+function claimFilter(d: StoredDeadline): Document {
+  return { _id: d._id, status: 'firing', owner: d.owner, claimedAt: d.claimedAt };
+}
+
+export function createDeadlineStore(db: Db, now: () => Date = () => new Date()): DeadlineStore {
+  const coll: Collection<StoredDeadline> = db.collection<StoredDeadline>(SAGA_DEADLINES);
+  return {
+    async ensureIndexes() {
+      await coll.createIndex({ status: 1, dueAt: 1 }, { name: 'status_due' });
+      await coll.createIndex({ module: 1, status: 1 }, { name: 'module_status' });
+    },
+
+    async schedule(module, deadline) {
+      const d = checked(module, deadline);
+      const _id = deadlineDocId(module, d.id);
+      try {
+        await coll.updateOne(
+          { _id, status: { $in: ['pending', 'cancelled'] } },
+          {
+            $set: {
+              key: d.key,
+              dueAt: d.dueAt,
+              payload: plainValue(d.payload) as Document,
+              status: 'pending',
+              updatedAt: now(),
+            },
+            $setOnInsert: { module, id: d.id, attempts: 0 },
+          },
+          { upsert: true },
+        );
+      } catch (e) {
+        // The document exists but is firing or fired: it must not be revived.
+        if (!isDuplicateKeyError(e)) throw e;
+      }
+    },
+
+    async cancel(module, id) {
+      await coll.updateOne(
+        { _id: deadlineDocId(module, id), status: 'pending' },
+        { $set: { status: 'cancelled', updatedAt: now() } },
+      );
+    },
+
+    get: (module, id) => coll.findOne({ _id: deadlineDocId(module, id) }),
+
+    async claimNext(modules, owner, staleClaimMs) {
+      const at = now();
+      return coll.findOneAndUpdate(
+        {
+          module: { $in: [...modules] },
+          $or: [
+            { status: 'pending', dueAt: { $lte: at } },
+            { status: 'firing', claimedAt: { $lte: new Date(at.getTime() - staleClaimMs) } },
+          ],
+        },
+        { $set: { status: 'firing', owner, claimedAt: at, updatedAt: at }, $inc: { attempts: 1 } },
+        { sort: { dueAt: 1 }, returnDocument: 'after' },
+      );
+    },
+
+    async renewClaim(d) {
+      const at = now();
+      const res = await coll.updateOne(claimFilter(d), { $set: { claimedAt: at, updatedAt: at } });
+      return res.matchedCount === 1 ? at : null;
+    },
+
+    async markFired(d) {
+      const at = now();
+      const res = await coll.updateOne(claimFilter(d), {
+        $set: { status: 'fired', firedAt: at, updatedAt: at },
+      });
+      return res.matchedCount === 1;
+    },
+
+    async release(d, error, retryAt) {
+      await coll.updateOne(claimFilter(d), {
+        $set: { status: 'pending', dueAt: retryAt, lastError: error.message, updatedAt: now() },
+      });
+    },
+  };
+}
