@@ -85,14 +85,27 @@ export function createDeadLetterStore(db: Db, now: () => Date = () => new Date()
 
   return {
     park: (e) => put({ ...e, _id: id(e.module, e.eventId), status: 'parked' }),
-    wait: (e) =>
-      put({
-        ...e,
-        _id: id(e.module, e.eventId),
-        status: 'waiting',
-        attempts: 0,
-        error: { message: 'waiting behind a parked event of the same key' },
-      }),
+    // A redelivered event (catch-up and stream overlap, a restart) must not overwrite its own
+    // parked entry or reorder a waiting one: waiting entries are only ever inserted.
+    async wait(e) {
+      const at = now();
+      await coll.updateOne(
+        { _id: { $eq: id(e.module, e.eventId) } },
+        {
+          $setOnInsert: {
+            ...e,
+            event: plainValue(e.event),
+            status: 'waiting',
+            attempts: 0,
+            error: { message: 'waiting behind a parked event of the same key' },
+            createdAt: at,
+            updatedAt: at,
+            order: order(),
+          },
+        },
+        { upsert: true },
+      );
+    },
     invalid: (e) => put({ ...e, _id: id(e.module, e.eventId), key: '', status: 'invalid' }),
     async openKeys(module) {
       const docs = await coll

@@ -12,7 +12,12 @@ import type { ReactionServices } from '../modules/context.js';
 import type { Deadline, ModuleDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
 import { catchUpSource } from '../source/catchUp.js';
-import { changeStreamSource, HistoryLostError } from '../source/changeStream.js';
+import {
+  changeStreamSource,
+  HistoryLostError,
+  type ChangeStreamSourceOptions,
+  type SourceItem,
+} from '../source/changeStream.js';
 import { currentClusterTime } from '../source/clusterTime.js';
 import { createBatchWriter, LeaseLostError, type BatchWriter } from '../writer/batchWriter.js';
 import { createMongoSink, type BulkSink } from '../writer/sink.js';
@@ -54,6 +59,8 @@ export interface DaemonOptions {
    * (`replan()`), the current epoch drains and a new one starts with the new set.
    */
   ownership?: { owned(): ReadonlySet<string> };
+  /** The live source; a seam for tests of what a real server cannot be made to do on demand. */
+  source?(o: ChangeStreamSourceOptions): AsyncGenerator<SourceItem>;
 }
 
 export interface DaemonControl {
@@ -223,7 +230,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
     let seq = 0;
     const stopPolling = pollDeadLetterRequests();
     try {
-      for await (const item of changeStreamSource({
+      for await (const item of (o.source ?? changeStreamSource)({
         db,
         start,
         ...config.source,

@@ -31,7 +31,22 @@ export const HISTORY_LOST_CODES = new Set([286, 136, 280, 260]);
 /** AuthenticationFailed, Unauthorized, change streams on a standalone (40573), not a replica set. */
 export const FATAL_CODES = new Set([18, 13, 40573, 40324]);
 
+/** Socket-level failures Node reports as plain errors (a cut while a request is being written). */
+const SOCKET_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTCONN',
+]);
+
 export function classifyError(e: unknown): ErrorClass {
+  const sys =
+    typeof e === 'object' && e !== null && 'code' in e ? (e as { code: unknown }).code : undefined;
+  if (typeof sys === 'string' && SOCKET_CODES.has(sys)) return 'infrastructure';
   const code = mongoErrorCode(e);
   if (code !== undefined && HISTORY_LOST_CODES.has(code)) return 'historyLost';
   if (code !== undefined && FATAL_CODES.has(code)) return 'fatal';

@@ -9,6 +9,12 @@ import eventCounter, {
   EVENT_COUNTER_VIEW,
 } from '../../src/modules/testing/eventCounter.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import {
+  changeStreamSource,
+  HistoryLostError,
+  type ChangeStreamSourceOptions,
+  type SourceItem,
+} from '../../src/source/changeStream.js';
 import { diffEventCounter, formatDifferences, waitForConvergence } from '../helpers/recompute.js';
 import { useTestDb, waitFor } from '../helpers/mongo.js';
 import { testEvent } from '../helpers/workload.js';
@@ -32,7 +38,9 @@ describe('engine', () => {
       retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
     },
   });
-  async function start(): Promise<Daemon> {
+  async function start(
+    source?: (o: ChangeStreamSourceOptions) => AsyncGenerator<SourceItem>,
+  ): Promise<Daemon> {
     let opened = false;
     daemon = createDaemon({
       db: ctx.db,
@@ -40,6 +48,7 @@ describe('engine', () => {
       modules: [eventCounter],
       logger: silentLogger(),
       hooks: { onStreamOpen: () => (opened = true) },
+      ...(source ? { source } : {}),
     });
     await daemon.start();
     await waitFor(() => opened, { what: 'the change stream to open' });
@@ -156,5 +165,78 @@ describe('engine', () => {
         .collection(EVENT_COUNTER_VIEW)
         .countDocuments({ lastEventId: { $exists: false } }),
     ).toBe(0);
+  });
+
+  it('repairs a version gap from event_store when the stream skips an event', async () => {
+    // The seam drops gap-a v2 from the live stream; the lane must fetch it before applying v3.
+    await start(async function* (o) {
+      for await (const item of changeStreamSource(o)) {
+        if (item.kind === 'event' && item.raw.aggregateId === 'gap-a' && item.raw.version === 2)
+          continue;
+        yield item;
+      }
+    });
+    await append('gap-a', 1, 1);
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'gap-a' as never }))?.count ===
+        1,
+    );
+    await append('gap-a', 2, 4);
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'gap-a' as never }))
+          ?.version === 4,
+    );
+    expect(
+      await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'gap-a' as never }),
+    ).toMatchObject({ count: 4 });
+  });
+
+  it('dead-letters an event whose earlier versions are missing from the store', async () => {
+    await start();
+    await append('hole', 1, 1);
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hole' as never }))?.count ===
+        1,
+    );
+    await append('hole', 3, 3);
+    const letter = await waitFor(() =>
+      ctx.db.collection(DEAD_LETTERS).findOne({ key: 'hole', status: 'parked' }),
+    );
+    expect(letter.error).toMatchObject({ field: 'version' });
+    expect(
+      await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hole' as never }),
+    ).toMatchObject({ count: 1 });
+  });
+
+  it('falls back to catch-up when the resume position is lost from the oplog', async () => {
+    await start();
+    await append('hl', 1, 3);
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hl' as never }))?.count === 3,
+    );
+    await daemon!.stop();
+    await append('hl', 4, 6);
+    let calls = 0;
+    await start(async function* (o) {
+      calls++;
+      if (calls === 1)
+        throw new HistoryLostError(
+          Object.assign(new Error('ChangeStreamHistoryLost'), { code: 286 }),
+        );
+      yield* changeStreamSource(o);
+    });
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hl' as never }))?.version ===
+        6,
+    );
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(
+      await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hl' as never }),
+    ).toMatchObject({ count: 6, version: 6 });
   });
 });
