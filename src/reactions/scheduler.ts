@@ -26,7 +26,8 @@ export interface DeadlineSchedulerOptions {
   db: Db;
   now?: () => Date;
   pollMs: number;
-  modules: readonly string[];
+  /** The modules whose deadlines it fires; a function follows a changing set (leases). */
+  modules: readonly string[] | (() => readonly string[]);
   fire(module: string, deadline: Deadline): Promise<void>;
   logger: Logger;
   /** Identifies this process in claims; default hostname-pid-random. */
@@ -76,8 +77,9 @@ export function createDeadlineScheduler(o: DeadlineSchedulerOptions): DeadlineSc
   /** Starts fires for what is due now; returns them without waiting. */
   async function claimDue(): Promise<Promise<void>[]> {
     const started: Promise<void>[] = [];
-    while (state !== 'stopped' && inFlight.size < maxInFlight) {
-      const d = await store.claimNext(o.modules, owner, staleClaimMs);
+    const modules = typeof o.modules === 'function' ? o.modules() : o.modules;
+    while (state !== 'stopped' && modules.length > 0 && inFlight.size < maxInFlight) {
+      const d = await store.claimNext(modules, owner, staleClaimMs);
       if (!d) break;
       const done = fireOne(d)
         .catch((e: unknown) =>

@@ -74,12 +74,21 @@ export interface MemoryWorld {
 
 const copy = <T>(v: T): T => structuredClone(v);
 
-function applyUpdate(doc: Doc, u: GuardedUpdate, inserting: boolean): void {
+/** Fields the engine owns in guarded documents: a module's own value for them is dropped. */
+function withoutReserved(fields: Document | undefined, guard: Guard): Document {
+  const out = { ...copy(fields ?? {}) };
+  delete out._id;
+  delete out._appliedEvents;
+  if (guard.kind === 'version') delete out.version;
+  return out;
+}
+
+function applyUpdate(doc: Doc, u: GuardedUpdate, inserting: boolean, guard: Guard): void {
   for (const op of ['max', 'min', 'push'] as const) {
     if (u[op] !== undefined) throw new Error(`memory reaction context: ${op} not modelled`);
   }
-  if (inserting) Object.assign(doc, copy(u.setOnInsert ?? {}));
-  Object.assign(doc, copy(u.set ?? {}));
+  if (inserting) Object.assign(doc, withoutReserved(u.setOnInsert, guard));
+  Object.assign(doc, withoutReserved(u.set, guard));
   for (const [k, n] of Object.entries(u.inc ?? {})) doc[k] = Number(doc[k] ?? 0) + n;
 }
 
@@ -120,12 +129,12 @@ export function createMemoryWorld(
       if (existing && !(typeof existing.version === 'number' && existing.version < guard.version)) {
         return;
       }
-      applyUpdate(doc, w.update, !existing);
+      applyUpdate(doc, w.update, !existing, guard);
       doc.version = guard.version;
     } else {
       const applied = (doc._appliedEvents ?? []) as string[];
       if (applied.includes(guard.eventId)) return;
-      applyUpdate(doc, w.update, !existing);
+      applyUpdate(doc, w.update, !existing, guard);
       doc._appliedEvents = [...applied, guard.eventId];
     }
     c.set(w.id, doc);

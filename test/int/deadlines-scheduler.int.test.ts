@@ -233,6 +233,24 @@ describe('durable deadlines (saga_deadlines)', () => {
     await expect(s.start()).rejects.toThrow(/stopped/);
   });
 
+  it('follows a changing module set (the modules this instance owns)', async () => {
+    const { c, store, fired } = setup('m-owned');
+    await store.schedule('m-owned', deadline('d1', 0));
+    let owned: string[] = [];
+    const s = createDeadlineScheduler({
+      db,
+      now: c.now,
+      pollMs: 5,
+      modules: () => owned,
+      logger: silentLogger(),
+      fire: (_m, d) => Promise.resolve(void fired.push(d.id)),
+    });
+    expect(await s.pollOnce()).toBe(0);
+    owned = ['m-owned'];
+    expect(await s.pollOnce()).toBe(1);
+    expect(fired).toEqual(['d1']);
+  });
+
   const bad: [string, Deadline, RegExp][] = [
     ['no id', { ...deadline('x', 0), id: '' }, /no id/],
     ['no key', { ...deadline('x', 0), key: '' }, /no key/],
