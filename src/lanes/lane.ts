@@ -70,6 +70,8 @@ export interface Lane {
 
 type Task = () => Promise<void>;
 
+const MAX_REMEMBERED_AGGREGATES = 200_000;
+
 export class StoppedError extends Error {
   constructor() {
     super('lane stopped');
@@ -81,7 +83,17 @@ export function createLane(o: LaneOptions): Lane {
   const { module } = o;
   const byAggregate = module.orderingKey === undefined;
   const keyOf = (e: ProjectorEvent) => (byAggregate ? e.aggregateId : module.orderingKey!(e));
+  // Last applied version per aggregate, for duplicate and gap detection. Bounded: forgetting an
+  // aggregate only means its next event is applied without the check (the guards still hold).
   const versions = new Map<string, number>();
+  const rememberVersion = (aggregateId: string, version: number) => {
+    versions.delete(aggregateId);
+    versions.set(aggregateId, version);
+    if (versions.size > MAX_REMEMBERED_AGGREGATES) {
+      const oldest = versions.keys().next();
+      if (!oldest.done) versions.delete(oldest.value);
+    }
+  };
   const parked = new Set<string>(o.parkedKeys ?? []);
   const keys = new Map<string, Task[]>();
   const pq = new PQueue({ concurrency: o.concurrency });
@@ -226,7 +238,7 @@ export function createLane(o: LaneOptions): Lane {
       if (abort.signal.aborted) throw new StoppedError();
       try {
         const outcome = await o.execute(event);
-        if (byAggregate) versions.set(event.aggregateId, event.version);
+        if (byAggregate) rememberVersion(event.aggregateId, event.version);
         o.onOutcome?.(event, outcome, performance.now() - started);
         return outcome;
       } catch (e) {
@@ -297,7 +309,7 @@ export function createLane(o: LaneOptions): Lane {
         skippedBy: request.requestedBy ?? 'unknown',
       });
       if (byAggregate && typeof request.version === 'number') {
-        versions.set(
+        rememberVersion(
           String(request.aggregateId),
           Math.max(versions.get(String(request.aggregateId)) ?? 0, request.version),
         );
