@@ -26,6 +26,8 @@ COPY config ./config
 # package root by this folder, so the image needs it even though it never runs Java.
 COPY tools/mongo-java-server/pom.xml ./tools/mongo-java-server/pom.xml
 COPY tools/mongo-java-server/src ./tools/mongo-java-server/src
+# `projectord` on the PATH, so the entrypoint reads like the CLI.
+RUN ln -s /app/bin/projectord.js /usr/local/bin/projectord && chmod +x /app/bin/projectord.js
 # The node image's unprivileged user (uid 1000); the daemon needs no file writes.
 USER node
 # /metrics, /healthz, /readyz (PROJECTORD_METRICS_PORT changes it; keep EXPOSE in step).
@@ -35,5 +37,6 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PROJECTORD_METRICS_PORT || 9464) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node runs as PID 1 and handles SIGTERM/SIGINT itself (graceful stop, DESIGN.md invariant 8).
-ENTRYPOINT ["node", "--enable-source-maps", "/app/bin/projectord.js"]
+ENV NODE_OPTIONS=--enable-source-maps
+ENTRYPOINT ["projectord"]
 CMD ["run"]

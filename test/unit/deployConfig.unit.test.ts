@@ -26,7 +26,8 @@ describe('Dockerfile', () => {
   it('runs as a non-root user with the CLI as entrypoint and run as default command', () => {
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     expect(runtime).toMatch(/^USER node$/m);
-    expect(runtime).toMatch(/^ENTRYPOINT \[.*"\/app\/bin\/projectord\.js"\]$/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["projectord"\]$/m);
+    expect(runtime).toContain('ln -s /app/bin/projectord.js /usr/local/bin/projectord');
     expect(runtime).toMatch(/^CMD \["run"\]$/m);
     expect(runtime).toContain('npm ci --omit=dev --ignore-scripts');
   });
