@@ -1,4 +1,4 @@
-import type { Command} from 'commander';
+import type { Command } from 'commander';
 import { Option } from 'commander';
 import { runDaemon } from '../../lifecycle/runDaemon.js';
 import { parsePort } from '../parse.js';
