@@ -10,7 +10,7 @@ import {
   reportsFor,
   reviewDecision,
   riskAssessment,
-  type ReviewStatus,
+  type ReviewState,
   type ReviewStep,
   type ReviewSteps,
 } from './lib/saga-review-steps.js';
@@ -22,8 +22,9 @@ import {
  *   FundsDebited ≥ threshold ─▶ append ComplianceReviewRequired; amlCheck, riskAssessment (both
  *   automatic) ─▶ manualReview: status `awaiting_review` ─(ComplianceReviewCompleted)─▶
  *   regulatoryReporting ─▶ `completed`
- *   review deadline (72 h) passed: `overdue` (flag `overdue` stays for the record)
- *   saga timeout (7 days) passed without a review: `timed_out` (a late review still completes it)
+ *   review deadline (72 h) passed: `overdue`; saga timeout (7 days) passed: `timed_out`;
+ *   a late review still completes either. `overdue: true` marks a review past its deadline and
+ *   not completed (the overdue-reviews metric); `overdueAt` keeps the fact after completion.
  */
 export const COMPLIANCE_REVIEW_SAGA = 'compliance-review-saga';
 export const COMPLIANCE_SAGA_STATE = 'compliance_saga_state';
@@ -42,9 +43,12 @@ export interface ComplianceSagaDoc {
   currency: string | null;
   categories: string[];
   correlationId: string | null;
-  status: ReviewStatus;
+  state: ReviewState;
   currentStep: ReviewStep | 'done';
+  /** Past the review deadline and not completed (what the overdue metric counts). */
   overdue: boolean;
+  /** When it went overdue; kept after completion for the record. */
+  overdueAt: Date | null;
   steps: ReviewSteps;
   reviewDueAt: Date;
   timeoutAt: Date;
@@ -100,9 +104,10 @@ async function onDebit(event: ProjectorEvent, ctx: ReactionContext): Promise<voi
     currency: facts.currency,
     categories,
     correlationId: typeof correlationId === 'string' ? correlationId : null,
-    status: 'awaiting_review',
+    state: 'awaiting_review',
     currentStep: 'manualReview',
     overdue: false,
+    overdueAt: null,
     steps: {
       amlCheck: amlCheck(stream, event, rules, now),
       riskAssessment: riskAssessment(stream, event, facts.classification.riskLevel, rules, now),
@@ -145,7 +150,7 @@ async function onReviewCompleted(event: ProjectorEvent, ctx: ReactionContext): P
     ctx.logger.warn(log, 'review completion for an unknown review (or another account) ignored');
     return;
   }
-  if (doc.status === 'completed') {
+  if (doc.state === 'completed') {
     ctx.logger.warn(log, 'review already completed; the first decision stands');
     return;
   }
@@ -154,8 +159,9 @@ async function onReviewCompleted(event: ProjectorEvent, ctx: ReactionContext): P
   await ctx.cancelDeadline(timeoutId(doc.reviewId));
   save(ctx, {
     ...doc,
-    status: 'completed',
+    state: 'completed',
     currentStep: 'done',
+    overdue: false,
     steps: {
       ...doc.steps,
       manualReview: { status: 'completed', ...decision, reviewEventId: event.eventId, at },
@@ -169,15 +175,20 @@ async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<voi
   const doc = await ctx.findOne<ComplianceSagaDoc>(COMPLIANCE_SAGA_STATE, deadline.key);
   const payload = deadline.payload as Payload;
   if (!doc) return;
-  if (payload.kind === 'review-deadline' && doc.status === 'awaiting_review') {
+  if (payload.kind === 'review-deadline' && doc.state === 'awaiting_review') {
     ctx.logger.warn({ reviewId: doc.reviewId }, 'compliance review overdue');
-    save(ctx, { ...doc, status: 'overdue', overdue: true });
+    save(ctx, { ...doc, state: 'overdue', overdue: true, overdueAt: doc.reviewDueAt });
   } else if (
     payload.kind === 'timeout' &&
-    (doc.status === 'awaiting_review' || doc.status === 'overdue')
+    (doc.state === 'awaiting_review' || doc.state === 'overdue')
   ) {
     ctx.logger.error({ reviewId: doc.reviewId }, 'compliance review timed out without a decision');
-    save(ctx, { ...doc, status: 'timed_out', overdue: true });
+    save(ctx, {
+      ...doc,
+      state: 'timed_out',
+      overdue: true,
+      overdueAt: doc.overdueAt ?? doc.reviewDueAt,
+    });
   }
 }
 
@@ -187,7 +198,7 @@ export default defineReaction({
   handles: ['FundsDebited', COMPLIANCE_REVIEW_COMPLETED],
   collections: [COMPLIANCE_SAGA_STATE],
   indexes: {
-    [COMPLIANCE_SAGA_STATE]: [{ key: { status: 1, reviewDueAt: 1 } }, { key: { accountId: 1 } }],
+    [COMPLIANCE_SAGA_STATE]: [{ key: { state: 1, reviewDueAt: 1 } }, { key: { accountId: 1 } }],
   },
   verifyIgnore: ['updatedAt'],
   orderingKey: (event) =>

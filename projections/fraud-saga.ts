@@ -20,12 +20,12 @@ export const FRAUD_SAGA = 'fraud-saga';
 export const FRAUD_SAGA_STATE = 'fraud_detection_saga_state';
 export const FROZEN_BY = 'projectord:fraud-saga';
 
-export type FraudStatus = 'monitoring' | 'frozen' | 'cleared';
+export type FraudState = 'monitoring' | 'frozen' | 'cleared';
 
 export interface FraudSagaDoc {
   _id: string;
   accountId: string;
-  status: FraudStatus;
+  state: FraudState;
   /** Cases of this account so far: a detection after `cleared` opens the next. */
   caseNumber: number;
   detections: number;
@@ -69,7 +69,7 @@ function openCase(accountId: string, caseNumber: number, now: Date): FraudSagaDo
   return {
     _id: accountId,
     accountId,
-    status: 'monitoring',
+    state: 'monitoring',
     caseNumber,
     detections: 0,
     riskScore: 0,
@@ -126,7 +126,7 @@ async function freeze(
   );
   save(ctx, {
     ...doc,
-    status: 'frozen',
+    state: 'frozen',
     complianceReference,
     freezeEventId: result.eventId,
     frozenAt: now,
@@ -140,7 +140,7 @@ async function onDetection(event: ProjectorEvent, ctx: ReactionContext): Promise
   const found = await ctx.findOne<FraudSagaDoc>(FRAUD_SAGA_STATE, event.aggregateId);
   const now = ctx.now();
   const doc =
-    found && found.status !== 'cleared'
+    found && found.state !== 'cleared'
       ? found
       : openCase(event.aggregateId, (found?.caseNumber ?? 0) + 1, now);
   const seen: FraudSagaDoc = {
@@ -151,10 +151,10 @@ async function onDetection(event: ProjectorEvent, ctx: ReactionContext): Promise
     reasons: d.reasons,
     lastDetectionEventId: event.eventId,
   };
-  if (seen.status === 'frozen') return save(ctx, seen); // already frozen: only recorded
+  if (seen.state === 'frozen') return save(ctx, seen); // already frozen: only recorded
   if (d.riskScore >= s.freezeRiskScore) return freeze(event, d, ctx, seen);
   const monitoringUntil = new Date(now.getTime() + s.monitoringPeriodMs);
-  const monitored: FraudSagaDoc = { ...seen, status: 'monitoring', monitoringUntil };
+  const monitored: FraudSagaDoc = { ...seen, state: 'monitoring', monitoringUntil };
   await ctx.schedule({
     id: monitoringId(monitored),
     key: event.aggregateId,
@@ -166,8 +166,8 @@ async function onDetection(event: ProjectorEvent, ctx: ReactionContext): Promise
 
 async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<void> {
   const doc = await ctx.findOne<FraudSagaDoc>(FRAUD_SAGA_STATE, deadline.key);
-  if (doc?.status !== 'monitoring' || doc.caseNumber !== deadline.payload.caseNumber) return;
-  save(ctx, { ...doc, status: 'cleared', clearedAt: ctx.now(), monitoringUntil: null });
+  if (doc?.state !== 'monitoring' || doc.caseNumber !== deadline.payload.caseNumber) return;
+  save(ctx, { ...doc, state: 'cleared', clearedAt: ctx.now(), monitoringUntil: null });
 }
 
 export default defineReaction({
@@ -175,7 +175,7 @@ export default defineReaction({
   version: 1,
   handles: ['SuspiciousActivityDetected'],
   collections: [FRAUD_SAGA_STATE],
-  indexes: { [FRAUD_SAGA_STATE]: [{ key: { status: 1 } }] },
+  indexes: { [FRAUD_SAGA_STATE]: [{ key: { state: 1 } }] },
   verifyIgnore: ['updatedAt'],
   orderingKey: (event) => event.aggregateId,
   react: onDetection,

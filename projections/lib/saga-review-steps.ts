@@ -9,7 +9,7 @@ import { dataOf, EventValidationError, optionalTextField, textField } from './va
  * look at the account's stream in event_store strictly before the debit under review, so a
  * review gives the same answer however late it runs.
  */
-export type ReviewStatus = 'awaiting_review' | 'overdue' | 'completed' | 'timed_out';
+export type ReviewState = 'awaiting_review' | 'overdue' | 'completed' | 'timed_out';
 export type ReviewStep = 'amlCheck' | 'riskAssessment' | 'manualReview' | 'regulatoryReporting';
 export type ReviewOutcome = 'cleared' | 'escalated';
 export const REVIEW_OUTCOMES: readonly ReviewOutcome[] = ['cleared', 'escalated'];

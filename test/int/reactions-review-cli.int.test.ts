@@ -17,7 +17,7 @@ describe('projectord compliance review (against MongoDB)', () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
-  async function openReview(reviewId: string, accountId: string, status = 'awaiting_review') {
+  async function openReview(reviewId: string, accountId: string, state = 'awaiting_review') {
     await db
       .collection<{ _id: string; [field: string]: unknown }>('compliance_saga_state')
       .insertOne({
@@ -25,7 +25,7 @@ describe('projectord compliance review (against MongoDB)', () => {
         reviewId,
         accountId,
         aggregateType: 'BankAccount',
-        status,
+        state,
         correlationId: `corr-${reviewId}`,
         requiredEventId: `required-${reviewId}`,
       });

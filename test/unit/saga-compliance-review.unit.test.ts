@@ -59,9 +59,10 @@ describe('compliance review saga: opening a review', () => {
       reviewId: 'review-T1',
       accountId: 'acc-1',
       requiredEventId: required[0]?.eventId,
-      status: 'awaiting_review',
+      state: 'awaiting_review',
       currentStep: 'manualReview',
       overdue: false,
+      overdueAt: null,
       steps: {
         amlCheck: { status: 'passed', suspiciousDetections: 0 },
         riskAssessment: { riskScore: 20 + 15, transactionRiskLevel: 'high' },
@@ -90,7 +91,7 @@ describe('compliance review saga: opening a review', () => {
     });
     debit(w, 500);
     await run(w);
-    expect(state(w)?.status).toBe('awaiting_review');
+    expect(state(w)?.state).toBe('awaiting_review');
   });
 
   it('flags the AML check when suspicious activity was reported within 30 days', async () => {
@@ -121,7 +122,7 @@ describe('compliance review saga: opening a review', () => {
     await w.deliver(reviewSaga, d);
     await w.deliver(reviewSaga, d);
     expect(w.ofType('ComplianceReviewRequired')).toHaveLength(1);
-    expect(state(w)?.status).toBe('awaiting_review');
+    expect(state(w)?.state).toBe('awaiting_review');
   });
 });
 
@@ -134,7 +135,7 @@ describe('compliance review saga: the manual review', () => {
     const r = review(w, { reviewId: 'review-T1', outcome, reviewedBy: 'carol' });
     await run(w);
     expect(state(w)).toMatchObject({
-      status: 'completed',
+      state: 'completed',
       currentStep: 'done',
       steps: {
         manualReview: {
@@ -155,10 +156,13 @@ describe('compliance review saga: the manual review', () => {
     expect(await w.fireDue(reviewSaga)).toBe(0);
     w.advance(1);
     await w.fireDue(reviewSaga);
-    expect(state(w)).toMatchObject({ status: 'overdue', overdue: true });
+    const overdueAt = w.now();
+    expect(state(w)).toMatchObject({ state: 'overdue', overdue: true, overdueAt });
+    w.advance(HOUR);
     review(w, { reviewId: 'review-T1', outcome: 'cleared', reviewedBy: 'carol' });
     await run(w);
-    expect(state(w)).toMatchObject({ status: 'completed', overdue: true });
+    // No longer counted as overdue, but the record keeps that it was.
+    expect(state(w)).toMatchObject({ state: 'completed', overdue: false, overdueAt });
     expect(pending(w)).toEqual([]);
   });
 
@@ -166,7 +170,11 @@ describe('compliance review saga: the manual review', () => {
     const w = await opened();
     w.advance(7 * DAY);
     expect(await w.fireDue(reviewSaga)).toBe(2);
-    expect(state(w)).toMatchObject({ status: 'timed_out', overdue: true });
+    expect(state(w)).toMatchObject({
+      state: 'timed_out',
+      overdue: true,
+      overdueAt: new Date(w.now().getTime() - 4 * DAY),
+    });
   });
 
   it('keeps the first decision when a second review arrives', async () => {
@@ -184,7 +192,7 @@ describe('compliance review saga: the manual review', () => {
     review(w, { reviewId: 'review-nope', outcome: 'cleared' });
     review(w, { reviewId: 'review-T1', outcome: 'cleared' }, 'acc-other');
     await run(w);
-    expect(state(w)?.status).toBe('awaiting_review');
+    expect(state(w)?.state).toBe('awaiting_review');
     expect(w.all(COMPLIANCE_SAGA_STATE)).toHaveLength(1);
   });
 
@@ -206,7 +214,7 @@ describe('compliance review saga: the manual review', () => {
       (x: unknown) => x,
     );
     expect(isEventValidationError(err) && err.field).toBe(field);
-    expect(state(w)?.status).toBe('awaiting_review');
+    expect(state(w)?.state).toBe('awaiting_review');
   });
 
   it('orders by the review id', () => {

@@ -19,7 +19,7 @@ describe('fraud saga', () => {
     detect(w, 79.99);
     await run(w);
     expect(state(w)).toMatchObject({
-      status: 'monitoring',
+      state: 'monitoring',
       caseNumber: 1,
       detections: 1,
       riskScore: 79.99,
@@ -46,7 +46,7 @@ describe('fraud saga', () => {
       eventMetadata: { causationId: d.eventId },
     });
     expect(state(w)).toMatchObject({
-      status: 'frozen',
+      state: 'frozen',
       complianceReference: `fraud-${d.eventId}`,
       freezeEventId: frozen[0]?.eventId,
     });
@@ -58,7 +58,7 @@ describe('fraud saga', () => {
     await run(w);
     detect(w, 95);
     await run(w);
-    expect(state(w)).toMatchObject({ status: 'frozen', detections: 2, maxRiskScore: 95 });
+    expect(state(w)).toMatchObject({ state: 'frozen', detections: 2, maxRiskScore: 95 });
     expect(w.deadline('fraud-saga', 'acc-1:case-1:monitoring')?.status).toBe('cancelled');
   });
 
@@ -68,7 +68,7 @@ describe('fraud saga', () => {
     detect(w, 99);
     await run(w);
     expect(w.ofType('AccountFrozen')).toHaveLength(1);
-    expect(state(w)).toMatchObject({ status: 'frozen', detections: 2, riskScore: 99 });
+    expect(state(w)).toMatchObject({ state: 'frozen', detections: 2, riskScore: 99 });
   });
 
   it('freezes once when the detection is redelivered after a crash', async () => {
@@ -91,10 +91,10 @@ describe('fraud saga', () => {
     expect(await w.fireDue(fraudSaga)).toBe(0);
     w.advance(1);
     await w.fireDue(fraudSaga);
-    expect(state(w)).toMatchObject({ status: 'cleared', clearedAt: w.now() });
+    expect(state(w)).toMatchObject({ state: 'cleared', clearedAt: w.now() });
     detect(w, 20);
     await run(w);
-    expect(state(w)).toMatchObject({ status: 'monitoring', caseNumber: 2, detections: 1 });
+    expect(state(w)).toMatchObject({ state: 'monitoring', caseNumber: 2, detections: 1 });
   });
 
   it('follows a configured freeze threshold', async () => {
@@ -103,7 +103,7 @@ describe('fraud saga', () => {
     });
     detect(w, 50);
     await run(w);
-    expect(state(w)?.status).toBe('frozen');
+    expect(state(w)?.state).toBe('frozen');
   });
 
   const bad: [string, EventData, string][] = [
@@ -143,7 +143,7 @@ describe('compliance and fraud together', () => {
     expect(detections).toHaveLength(1);
     expect(detections[0]?.eventData.riskScore).toBe(100);
     expect(w.ofType('AccountFrozen')).toHaveLength(1);
-    expect(state(w)?.status).toBe('frozen');
+    expect(state(w)?.state).toBe('frozen');
   });
 
   it('structuring alone at a low risk score only starts monitoring', async () => {
@@ -158,6 +158,6 @@ describe('compliance and fraud together', () => {
     }
     await w.pump([compliance, fraudSaga]);
     expect(w.ofType('SuspiciousActivityDetected')).toHaveLength(1);
-    expect(state(w)).toMatchObject({ status: 'monitoring', riskScore: 0 });
+    expect(state(w)).toMatchObject({ state: 'monitoring', riskScore: 0 });
   });
 });

@@ -48,7 +48,7 @@ interface ReviewDoc {
   _id: string;
   accountId?: unknown;
   aggregateType?: unknown;
-  status?: unknown;
+  state?: unknown;
   correlationId?: unknown;
   requiredEventId?: unknown;
 }
@@ -72,7 +72,7 @@ export async function completeComplianceReview(
         'Review ids look like review-<transferId>; check the id and the --db.',
     );
   }
-  if (review.status === 'completed') {
+  if (review.state === 'completed') {
     throw usageError('REVIEW_ALREADY_COMPLETED', `Review ${input.reviewId} is already completed.`);
   }
   const meta: EventMetadata = { producedBy: `projectord:${PRODUCER}`, userAgent: 'projectord-cli' };
