@@ -175,7 +175,11 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     db,
     now,
     pollMs: 1000,
-    modules: modules.filter((m) => m.kind === 'reaction').map((m) => m.name),
+    // Only the reactions this instance owns right now: another owner's deadlines are theirs.
+    modules: () => {
+      const owned = keeper.owned();
+      return modules.filter((m) => m.kind === 'reaction' && owned.has(m.name)).map((m) => m.name);
+    },
     fire: (module, deadline) => daemon.fireDeadline(module, deadline),
     logger,
     store: deadlineStore,
