@@ -81,7 +81,10 @@ export function createDispatcher(deps: {
             event.storedAt ?? event.eventTimestamp,
             handled,
           );
-        if (!handled) continue;
+        if (!handled) {
+          p.lane.observe(event);
+          continue;
+        }
         handledBy++;
         const seq = stream?.seq;
         await p.lane.push({

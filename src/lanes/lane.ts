@@ -56,6 +56,11 @@ export interface LaneOptions {
 
 export interface Lane {
   push(item: EventItem): Promise<void>;
+  /**
+   * An event of an aggregate this module does not handle (another type, or already covered by
+   * its checkpoint): it still moves the aggregate's version, so it is not mistaken for a gap.
+   */
+  observe(event: ProjectorEvent): void;
   pushDeadline(deadline: Deadline): Promise<void>;
   /** Performs an operator's retry/skip request for a parked key, in order. */
   release(request: DeadLetter): Promise<void>;
@@ -86,6 +91,7 @@ export function createLane(o: LaneOptions): Lane {
   // Last applied version per aggregate, for duplicate and gap detection. Bounded: forgetting an
   // aggregate only means its next event is applied without the check (the guards still hold).
   const versions = new Map<string, number>();
+  const handles = new Set<string>(module.handles);
   const rememberVersion = (aggregateId: string, version: number) => {
     versions.delete(aggregateId);
     versions.set(aggregateId, version);
@@ -223,6 +229,10 @@ export function createLane(o: LaneOptions): Lane {
           return 'dead_lettered';
         }
         for (const m of missing) {
+          if (!handles.has(m.event.eventType)) {
+            rememberVersion(m.event.aggregateId, m.event.version);
+            continue;
+          }
           if ((await applyOne(m, key)) === 'dead_lettered') return applyEvent(item, key);
         }
       }
@@ -347,6 +357,20 @@ export function createLane(o: LaneOptions): Lane {
         const outcome = await applyEvent(item, key);
         item.done?.(outcome);
       });
+    },
+    observe(event) {
+      if (!byAggregate) return;
+      const key = event.aggregateId;
+      const advance = () => {
+        const known = versions.get(key);
+        if (known !== undefined && known < event.version) rememberVersion(key, event.version);
+      };
+      const queue = keys.get(key);
+      if (queue) {
+        // Ordered behind the events of this aggregate already waiting; not counted as in flight.
+        inFlight++;
+        queue.push(() => Promise.resolve(advance()));
+      } else advance();
     },
     async pushDeadline(deadline) {
       await accept();

@@ -149,3 +149,28 @@ describe('lane', () => {
     expect(done).toEqual(['a-1']);
   });
 });
+
+describe('lane with events it does not handle', () => {
+  it('does not mistake versions of unhandled types for gaps, and never runs them', async () => {
+    const applied: string[] = [];
+    let fetched = 0;
+    const l = lane({
+      execute: (e) => (applied.push(e.eventId), Promise.resolve('applied')),
+      fetchVersions: (id, from, to) => {
+        fetched++;
+        return Promise.resolve(
+          Array.from({ length: to - from + 1 }, (_, i) => ({
+            event: { ...ev(id, from + i), eventType: from + i === 3 ? 'Other' : 'E' },
+            raw: {},
+          })),
+        );
+      },
+    });
+    await l.push({ event: ev('a', 1), raw: {} });
+    l.observe({ ...ev('a', 2), eventType: 'Other' });
+    await l.push({ event: ev('a', 3 + 1), raw: {} }); // v3 (Other) never reached this lane
+    await l.idle();
+    expect(applied).toEqual(['a-1', 'a-4']);
+    expect(fetched).toBe(1);
+  });
+});
