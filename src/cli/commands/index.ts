@@ -4,6 +4,10 @@ import { registerMongo } from './mongo.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 import { registerStatus } from './status.js';
+import { registerDlq } from './dlq.js';
+import { registerRebuild } from './rebuild.js';
+import { registerReplay } from './replay.js';
+import { registerVerify } from './verify.js';
 
 /** Every CLI command, one file each. Add one line per command. */
 export const COMMANDS: readonly ((program: Command) => void)[] = [
@@ -12,4 +16,8 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   registerRun,
   registerSimulate,
   registerStatus,
+  registerDlq,
+  registerRebuild,
+  registerReplay,
+  registerVerify,
 ];

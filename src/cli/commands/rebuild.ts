@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { clusterTimeToDate } from '../../checkpoint/position.js';
+import { eventStore } from '../../events/eventStore.js';
+import { ProjectordError } from '../../lib/errors.js';
+import { onShutdownSignal } from '../../lifecycle/signals.js';
+import { loadConfiguredModules, withDatabase } from '../../replay/operatorDb.js';
+import { createProgress } from '../../replay/progress.js';
+import { ProjectionFailedError } from '../../replay/projectInto.js';
+import { rebuildModule } from '../../replay/rebuild.js';
+import { findModule } from '../../replay/select.js';
+import { commandContext } from '../context.js';
+
+/**
+ * `projectord rebuild <module>`: re-run one projection from event_store into shadow collections
+ * and swap them in; the live read model stays readable throughout (src/replay/rebuild.ts).
+ * A progress bar on a terminal, progress lines otherwise. Exit 1 when a handler fails (the live
+ * model and checkpoint are left as they were), 2 for bad usage.
+ */
+export function registerRebuild(program: Command): void {
+  program
+    .command('rebuild')
+    .description(
+      'rebuild a projection into shadow collections and swap them in, with a progress bar; ' +
+        'the live read model stays readable',
+    )
+    .argument('<module>', 'the projection to rebuild')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const { config, logger } = commandContext(cmd);
+      const { modules, upcasters } = await loadConfiguredModules(config);
+      const module = findModule(modules, name, 'rebuild');
+      const stop = new AbortController();
+      const removeSignals = onShutdownSignal(() => stop.abort());
+      try {
+        await withDatabase(config, 'rebuild', async (db) => {
+          const progress = createProgress({
+            label: `rebuild ${module.name}`,
+            total: await eventStore(db).estimatedDocumentCount(),
+            out: process.stdout,
+          });
+          const result = await rebuildModule({
+            db,
+            module,
+            upcasters,
+            config,
+            logger,
+            signal: stop.signal,
+            onProgress: (n) => progress.update(n),
+          }).catch((e: unknown) => {
+            progress.finish();
+            if (e instanceof ProjectionFailedError) {
+              throw new ProjectordError(
+                e.code,
+                `Rebuild of ${module.name} stopped: ${e.message.replace(/\.?$/, '.')} ` +
+                  'The live read model and its ' +
+                  'checkpoint are unchanged; fix the module or the event, then rebuild again.',
+                { cause: e },
+              );
+            }
+            throw e;
+          });
+          progress.finish();
+          process.stdout.write(
+            `rebuild ${module.name}: ${result.first.handled} events re-run, ` +
+              `${result.second.handled} more from the catch-up pass; swapped in ` +
+              `${result.collections.join(', ')}. Checkpoint set to ` +
+              `${clusterTimeToDate(result.position.clusterTime).toISOString()}: the daemon ` +
+              'continues from there on its next start.\n',
+          );
+        });
+      } finally {
+        removeSignals();
+      }
+    });
+}

@@ -1,0 +1,38 @@
+import { showValue } from './diff.js';
+import type { ModuleVerdict } from './verify.js';
+
+/**
+ * How verify reports to a person: the first differences of a module, one per line, then one
+ * summary line per module. Plain text, stable wording (operators grep it).
+ */
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+export function formatDifferences(v: ModuleVerdict): string[] {
+  if (v.status !== 'differ') return [];
+  return v.collections.flatMap((c) =>
+    c.shown.map(
+      (d) =>
+        `  ${v.module}  ${d.collection}  _id=${showValue(d.id)}  ${d.field}: ` +
+        `stored ${showValue(d.stored)}, expected ${showValue(d.expected)}`,
+    ),
+  );
+}
+
+export function formatSummary(v: ModuleVerdict): string {
+  if (v.status === 'failed') {
+    return `${v.module}: could not recompute from event_store: ${v.error.message}`;
+  }
+  const documents = v.collections.reduce((n, c) => n + c.expectedDocuments, 0);
+  const checked =
+    `${plural(v.collections.length, 'collection')}, ${plural(documents, 'document')}, ` +
+    `${plural(v.run.handled, 'event')} re-run`;
+  if (v.status === 'match') return `${v.module}: matches event_store (${checked})`;
+  const differing = v.collections.reduce((n, c) => n + c.differing, 0);
+  const where = v.collections
+    .filter((c) => c.differing > 0)
+    .map((c) => `${c.collection}: ${c.differing}`)
+    .join(', ');
+  const shown = v.collections.reduce((n, c) => n + c.shown.length, 0);
+  const more = shown === 0 ? '' : `; first ${plural(shown, 'difference')} above`;
+  return `${v.module}: DIFFERS — ${plural(differing, 'document')} (${where}) of ${checked}${more}`;
+}
