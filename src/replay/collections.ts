@@ -28,12 +28,15 @@ export async function prepareTargets(
   }
 }
 
+/** Drops a collection; one that does not exist is fine (the fallback server says so without a code). */
 export async function dropCollection(db: Db, name: string): Promise<void> {
   await db
     .collection(name)
     .drop()
     .catch((e: unknown) => {
-      if (mongoErrorCode(e) !== NAMESPACE_NOT_FOUND) throw e;
+      const notFound =
+        mongoErrorCode(e) === NAMESPACE_NOT_FOUND || /ns not found/i.test(toError(e).message);
+      if (!notFound) throw e;
     });
 }
 

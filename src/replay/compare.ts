@@ -1,5 +1,5 @@
 import type { Db, Document } from 'mongodb';
-import { diffDocuments, MISSING } from './diff.js';
+import { diffDocuments, MISSING, PRESENT } from './diff.js';
 
 /**
  * Compares a live collection with the same collection recomputed from event_store, document by
@@ -26,7 +26,6 @@ export interface CollectionComparison {
 }
 
 export const WHOLE_DOCUMENT = '(document)';
-export const PRESENT = '(present)';
 
 export interface CompareOptions {
   db: Db;

@@ -15,6 +15,8 @@ import type { Document } from 'mongodb';
  */
 export const ENGINE_FIELDS: readonly string[] = ['_appliedEvents', 'applied'];
 export const MISSING: unique symbol = Symbol('missing');
+/** Stands for a whole document that exists (verify reports missing and extra documents). */
+export const PRESENT: unique symbol = Symbol('present');
 
 export interface FieldDifference {
   field: string;
@@ -90,6 +92,7 @@ export function diffDocuments(
 /** A short, readable rendering of a value for a difference line. */
 export function showValue(v: unknown, max = 60): string {
   if (v === MISSING) return '(missing)';
+  if (v === PRESENT) return '(present)';
   if (v instanceof Date) return v.toISOString();
   let text: string;
   if (typeof v === 'string') text = JSON.stringify(v);

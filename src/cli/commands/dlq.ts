@@ -119,7 +119,8 @@ async function follow(db: Parameters<typeof waitUntilPerformed>[0], entry: DeadL
 }
 
 export function registerDlq(program: Command): void {
-  const dlq = program.command('dlq').description('list, retry or skip dead letters');
+  // exitOverride is inherited by the subcommands: a bad flag value throws to main() (exit 2).
+  const dlq = program.command('dlq').description('list, retry or skip dead letters').exitOverride();
   dlq
     .command('list')
     .description('dead letters not yet finished (or those of --status), oldest first per module')

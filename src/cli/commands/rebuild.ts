@@ -19,6 +19,8 @@ import { commandContext } from '../context.js';
 export function registerRebuild(program: Command): void {
   program
     .command('rebuild')
+    // A bad flag value throws to main() (exit 2) instead of ending the process.
+    .exitOverride()
     .description(
       'rebuild a projection into shadow collections and swap them in, with a progress bar; ' +
         'the live read model stays readable',

@@ -17,6 +17,8 @@ import { commandContext } from '../context.js';
 export function registerReplay(program: Command): void {
   program
     .command('replay')
+    // A bad flag value throws to main() (exit 2) instead of ending the process.
+    .exitOverride()
     .description(
       'partial rebuild of a projection: re-run every event of the aggregates the filter ' +
         'selects and replace their documents (--from inclusive, --to exclusive)',

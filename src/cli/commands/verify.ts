@@ -19,6 +19,8 @@ import { parseInteger } from '../parse.js';
 export function registerVerify(program: Command): void {
   program
     .command('verify')
+    // A bad flag value throws to main() (exit 2) instead of ending the process.
+    .exitOverride()
     .description(
       'recompute projections from event_store and diff them against the stored read models ' +
         '(exit 1 on any difference); run it while the store is quiet',
