@@ -95,7 +95,7 @@ describe('projectord verify', () => {
   });
 
   it('fails (exit 1) naming the document and field after a hand edit, a deletion and an extra', async () => {
-    const view = ctx.db.collection<{ _id: string }>(EVENT_COUNTER_VIEW);
+    const view = ctx.db.collection<{ _id: string; count?: number }>(EVENT_COUNTER_VIEW);
     const saved = await view.find({ _id: { $in: ['agg-3', 'agg-5'] } }).toArray();
     await view.updateOne({ _id: 'agg-3' }, { $set: { count: 99 } });
     await view.deleteOne({ _id: 'agg-5' });
