@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCompliance } from './compliance.js';
+import { registerDemo } from './demo.js';
 import { registerMongo } from './mongo.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
@@ -12,6 +13,7 @@ import { registerVerify } from './verify.js';
 /** Every CLI command, one file each. Add one line per command. */
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   registerCompliance,
+  registerDemo,
   registerMongo,
   registerRun,
   registerSimulate,

@@ -1,0 +1,67 @@
+import type { Db } from 'mongodb';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { mongoUri, useTestDb } from '../helpers/mongo.js';
+
+/**
+ * `projectord demo --events 300` end to end in this process: the simulator, the whole daemon,
+ * catching up, stopping and verify, against the run's MongoDB given as MONGODB_URI (what the
+ * demo honours instead of starting its own).
+ */
+describe('projectord demo', () => {
+  let db: Db;
+  let dbName: string;
+  beforeAll(async () => {
+    ({ db, dbName } = await useTestDb('demo'));
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it('simulates 300 events, catches up, stops and verifies every projection', async () => {
+    vi.stubEnv('MONGODB_URI', mongoUri());
+    vi.stubEnv('PROJECTORD_MONGO_URI', undefined);
+    vi.stubEnv('PROJECTORD_CONFIG', undefined);
+    let out = '';
+    let err = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err += String(chunk);
+      return true;
+    });
+    const code = await main([
+      'node',
+      'projectord',
+      '--db',
+      dbName,
+      '--log-level',
+      'error',
+      'demo',
+      '--events',
+      '300',
+      '--seed',
+      '11',
+    ]);
+    vi.restoreAllMocks();
+    expect({ code, err }, out).toEqual({ code: 0, err: '' });
+    expect(out).toContain(`database ${dbName}`);
+    expect(out).toMatch(/^simulated 300 events in/m);
+    for (const projection of [
+      'account-summary',
+      'aggregate-snapshots',
+      'balance-projections',
+      'transaction-history',
+    ]) {
+      expect(out).toContain(`${projection}: matches event_store`);
+    }
+    expect(out).toContain('demo: verified — 300 events simulated');
+    // The daemon ran for real: checkpoints of every module, and the verify collections are gone.
+    expect(await db.collection('projector_checkpoints').countDocuments()).toBe(8);
+    const names = (await db.listCollections().toArray()).map((c) => c.name);
+    expect(names.filter((n) => n.includes('__verify_'))).toEqual([]);
+  });
+});
