@@ -62,9 +62,9 @@ export function registerRebuild(program: Command): void {
           });
           progress.finish();
           process.stdout.write(
-            `rebuild ${module.name}: ${result.first.handled} events re-run, ` +
-              `${result.second.handled} more from the catch-up pass; swapped in ` +
-              `${result.collections.join(', ')}. Checkpoint set to ` +
+            `rebuild ${module.name}: ${result.first.handled} events re-run, then ` +
+              `${result.second.handled} events stored since the scan began (with a margin) ` +
+              `re-checked; swapped in ${result.collections.join(', ')}. Checkpoint set to ` +
               `${clusterTimeToDate(result.position.clusterTime).toISOString()}: the daemon ` +
               'continues from there on its next start.\n',
           );
