@@ -16,7 +16,7 @@ import { defineProjection } from '../../src/modules/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { rebuildModule } from '../../src/replay/rebuild.js';
 import { diffEventCounter, formatDifferences, waitForConvergence } from '../helpers/recompute.js';
-import { mongoBackend, mongoUri, useTestDb } from '../helpers/mongo.js';
+import { mongoBackend, mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
 import { testEvent } from '../helpers/workload.js';
 
 /**
@@ -49,7 +49,10 @@ describe('projectord rebuild', () => {
       hooks: { onStreamOpen: () => (opened = true) },
     });
     await daemon.start();
-    await waitForConvergence(ctx.db, { timeoutMs: 30_000, check: () => void opened });
+    // Catch-up is over when the stream opens. (Reading a collection the daemon is creating
+    // meanwhile can fail on the fallback server.)
+    await waitFor(() => opened, { what: 'the change stream to open' });
+    await waitForConvergence(ctx.db, { timeoutMs: 30_000 });
   }
 
   beforeAll(async () => {

@@ -13,7 +13,7 @@ import eventCounter, {
 } from '../../src/modules/testing/eventCounter.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { waitForConvergence } from '../helpers/recompute.js';
-import { mongoUri, useTestDb } from '../helpers/mongo.js';
+import { mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
 import { testEvent } from '../helpers/workload.js';
 
 /**
@@ -44,13 +44,18 @@ describe('projectord verify', () => {
       for (let v = 1; v <= 10; v++) docs.push(testEvent(`agg-${a}`, v, new Date()));
     }
     await eventStore(ctx.db).insertMany(docs);
+    let opened = false;
     const daemon = createDaemon({
       db: ctx.db,
       config: loadConfig({ env: {}, flags: { checkpoint: { everyEvents: 20, everyMs: 50 } } }),
       modules: [eventCounter],
       logger: silentLogger(),
+      hooks: { onStreamOpen: () => (opened = true) },
     });
     await daemon.start();
+    // Catch-up is over when the stream opens. (Reading a collection the daemon is creating
+    // meanwhile can fail on the fallback server.)
+    await waitFor(() => opened, { what: 'the change stream to open' });
     await waitForConvergence(ctx.db, { timeoutMs: 30_000 });
     await daemon.stop();
   });
