@@ -83,7 +83,11 @@ describe('projectord replay', () => {
   const view = () =>
     ctx.db.collection<{ _id: string; count?: number; aggregateId?: string }>(EVENT_COUNTER_VIEW);
   const totals = async () =>
-    (await ctx.db.collection(EVENT_COUNTER_TOTALS).findOne({ _id: 'all' as never }))?.events;
+    (
+      await ctx.db
+        .collection<{ _id: string; events?: number }>(EVENT_COUNTER_TOTALS)
+        .findOne({ _id: 'all' })
+    )?.events;
   const temporaries = async () =>
     (await ctx.db.listCollections({}, { nameOnly: true }).toArray())
       .map((c) => c.name)
