@@ -128,8 +128,9 @@ export async function requestAction(
 }
 
 /**
- * Polls the entry until the daemon has performed the request (status parked again, resolved or
- * skipped). Resolves with the entry, or undefined when `timeoutMs` passed first.
+ * Polls until the daemon has performed the request: the entry is parked again (the retry
+ * failed), or it is resolved/skipped and no event of its key is still waiting behind it.
+ * Resolves with the entry, or undefined when `timeoutMs` passed first.
  */
 export async function waitUntilPerformed(
   db: Db,
@@ -137,9 +138,18 @@ export async function waitUntilPerformed(
   o: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
 ): Promise<DeadLetter | undefined> {
   const deadline = Date.now() + o.timeoutMs;
+  const coll = db.collection<DeadLetter>(DEAD_LETTERS);
   for (;;) {
     const entry = await findDeadLetter(db, id);
-    if (entry && SETTLED.has(entry.status)) return entry;
+    if (entry?.status === 'parked') return entry;
+    if (entry && SETTLED.has(entry.status)) {
+      const waiting = await coll.countDocuments({
+        module: { $eq: entry.module },
+        key: { $eq: entry.key },
+        status: 'waiting',
+      });
+      if (waiting === 0) return entry;
+    }
     if (Date.now() >= deadline || o.signal?.aborted) return undefined;
     await sleep(Math.min(o.intervalMs ?? 500, Math.max(0, deadline - Date.now())), o.signal);
   }

@@ -115,7 +115,7 @@ async function follow(db: Parameters<typeof waitUntilPerformed>[0], entry: DeadL
         `or skip it with projectord dlq skip ${entry._id}.`,
     );
   }
-  out(`${entry._id}: ${done.status}; the events waiting behind it are being applied in order.\n`);
+  out(`${entry._id}: ${done.status}; the events that waited behind it are applied.\n`);
 }
 
 export function registerDlq(program: Command): void {
