@@ -111,6 +111,7 @@ describe('projectord rebuild', () => {
     await view().updateOne({ _id: 'agg-2' }, { $set: { count: 999 } });
     await view().deleteOne({ _id: 'agg-4' });
     const reads: number[] = [];
+    const modes = new Set<unknown>();
     let reading = true;
     const reader = (async () => {
       while (reading) {
@@ -118,6 +119,7 @@ describe('projectord rebuild', () => {
           .find({}, { projection: { _id: 1 } })
           .toArray();
         reads.push(docs.length);
+        modes.add((await checkpoint())?.mode);
       }
     })();
     const started = Date.now();
@@ -143,6 +145,7 @@ describe('projectord rebuild', () => {
           ]
         : [[9, 10]];
     expect(allowed).toContainEqual(runs);
+    expect(modes).toContain('rebuilding'); // status shows the rebuild while it runs
     expect(await view().findOne({ _id: 'agg-2' })).toMatchObject({ count: 30, version: 30 });
     expect(await view().findOne({ _id: 'agg-4' })).toMatchObject({ count: 30 });
     expect(formatDifferences(await diffEventCounter(ctx.db))).toBe('');

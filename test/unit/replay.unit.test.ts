@@ -121,3 +121,21 @@ describe('progress', () => {
     expect(text).toContain('rebuild m: 150 events in 2.0 s (75 events/s)');
   });
 });
+
+describe('progress on a terminal', () => {
+  it('draws a cli-progress bar with the events, the rate and the ETA', () => {
+    let t = 0;
+    let text = '';
+    const tty = {
+      isTTY: true,
+      columns: 160,
+      write: (s: string) => ((text += s), true),
+    } as unknown as NodeJS.WritableStream;
+    const p = createProgress({ label: 'rebuild m', total: 200, now: () => t, out: tty });
+    t = 2000;
+    p.update(50);
+    p.finish();
+    expect(text).toContain('rebuild m [');
+    expect(text).toContain('50/200 events | 25 events/s | ETA');
+  });
+});

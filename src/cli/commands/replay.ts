@@ -29,6 +29,12 @@ export function registerReplay(program: Command): void {
     .addOption(new Option('--types <list>', 'event types, comma-separated'))
     .addOption(new Option('--aggregate-types <list>', 'aggregate types, comma-separated'))
     .addOption(new Option('--aggregates <list>', 'aggregate ids, comma-separated'))
+    .addHelpText(
+      'after',
+      '\nThe documents of an aggregate A are those whose _id is A or starts with "A:", or whose ' +
+        'accountId or aggregateId is A.\nDocuments shared by aggregates (counters) are left as ' +
+        'they are: repair those with projectord rebuild.',
+    )
     .action(async (opts: ReplayFlags & { module: string }, cmd: Command) => {
       const filter = parseReplayFilter(opts);
       const { config, logger } = commandContext(cmd);
