@@ -1,6 +1,11 @@
 import type { Db } from 'mongodb';
 import { toPosition, type Position } from '../checkpoint/position.js';
-import { CHECKPOINTS, createCheckpointStore, type StoredCheckpoint } from '../checkpoint/store.js';
+import {
+  CHECKPOINTS,
+  createCheckpointStore,
+  type CheckpointStore,
+  type StoredCheckpoint,
+} from '../checkpoint/store.js';
 import type { Config } from '../config/schema.js';
 import type { UpcasterRegistry } from '../dispatch/upcast.js';
 import { ProjectordError, toError } from '../lib/errors.js';
@@ -82,7 +87,7 @@ export async function rebuildModule(o: RebuildOptions): Promise<RebuildResult> {
     await dropAll(db, shadows).catch((d: unknown) =>
       o.logger.error({ err: toError(d), shadows }, 'could not drop the shadows: drop them by hand'),
     );
-    await restoreMode(db, module.name, prior);
+    await restoreMode(db, checkpoints, module.name, prior);
     throw e;
   }
   const swapped: string[] = [];
@@ -101,18 +106,16 @@ export async function rebuildModule(o: RebuildOptions): Promise<RebuildResult> {
     }
   }
   const position = toPosition(null, scanStart);
-  await setPosition(db, o, position, now);
+  await setPosition(checkpoints, o, position);
   return { first, second, position, collections: module.collections };
 }
 
 /** Moves the checkpoint to `position`, backwards too (save alone refuses to rewind). */
 async function setPosition(
-  db: Db,
+  checkpoints: CheckpointStore,
   o: RebuildOptions,
   position: Position,
-  now: () => Date,
 ): Promise<void> {
-  const checkpoints = createCheckpointStore(db, now);
   const update = {
     position,
     moduleVersion: o.module.version,
@@ -128,9 +131,14 @@ async function setPosition(
 }
 
 /** Puts the checkpoint back as it was before the rebuild began (only its mode changed). */
-async function restoreMode(db: Db, module: string, prior: StoredCheckpoint | undefined) {
+async function restoreMode(
+  db: Db,
+  checkpoints: CheckpointStore,
+  module: string,
+  prior: StoredCheckpoint | undefined,
+): Promise<void> {
   if (prior) {
-    await createCheckpointStore(db).setMode(module, prior.mode, prior.moduleVersion);
+    await checkpoints.setMode(module, prior.mode, prior.moduleVersion);
     return;
   }
   // The document was created by this rebuild: remove it unless a daemon saved a position since.

@@ -23,9 +23,10 @@ export function formatSummary(v: ModuleVerdict): string {
     return `${v.module}: could not recompute from event_store: ${v.error.message}`;
   }
   const documents = v.collections.reduce((n, c) => n + c.expectedDocuments, 0);
+  const skipped = v.run.invalid > 0 ? `, ${plural(v.run.invalid, 'invalid event')} skipped` : '';
   const checked =
     `${plural(v.collections.length, 'collection')}, ${plural(documents, 'document')}, ` +
-    `${plural(v.run.handled, 'event')} re-run`;
+    `${plural(v.run.handled, 'event')} re-run${skipped}`;
   if (v.status === 'match') return `${v.module}: matches event_store (${checked})`;
   const differing = v.collections.reduce((n, c) => n + c.differing, 0);
   const where = v.collections
