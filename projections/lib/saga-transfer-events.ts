@@ -73,6 +73,8 @@ export function issuedCredit(t: TransferFacts, now: Date): NewEvent {
       exchangeRate: t.exchangeRate,
     },
     idempotencyKey: `${t.transferId}:credit`,
+    // Issued from a deadline (no event in hand): caused by the debit.
+    causationId: t.debitEventId,
     ...(t.correlationId === null ? {} : { correlationId: t.correlationId }),
   };
 }
@@ -94,6 +96,7 @@ export function compensation(t: TransferFacts, reason: CompensationReason): NewE
       reason,
     },
     idempotencyKey: `${t.transferId}:reverse`,
+    causationId: t.debitEventId,
     ...(t.correlationId === null ? {} : { correlationId: t.correlationId }),
   };
 }

@@ -19,13 +19,15 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--config <file>', 'config file (JSON or YAML)'))
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]));
+  // Before the commands: subcommands inherit exitOverride, so their usage errors exit 2 too.
+  program.exitOverride();
   for (const register of COMMANDS) register(program);
   return program;
 }
 
 /** Runs the CLI and returns the exit code (0 ok, 1 failure found, 2 bad usage or config). */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync([...argv]);
     return 0;

@@ -341,10 +341,8 @@ export function createLane(o: LaneOptions): Lane {
       const found = await o.fetchBySourceId(w.sourceId);
       if (!found) continue;
       const outcome = await applyOne(found, key);
-      if (outcome === 'dead_lettered') {
-        await store.setStatus(w._id, 'resolved', { note: 'parked again as its own entry' });
-        return;
-      }
+      // Parked again: park() turned this very entry (same _id) into the new parked one.
+      if (outcome === 'dead_lettered') return;
       await store.setStatus(w._id, 'resolved');
     }
   }

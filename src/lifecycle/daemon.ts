@@ -258,8 +258,10 @@ export function createDaemon(o: DaemonOptions): Daemon {
       void (async () => {
         for (const p of pipelines) {
           for (const r of await deadLetters.requests(p.module.name)) {
-            if (submitted.has(`${r._id}:${r.status}`)) continue;
-            submitted.add(`${r._id}:${r.status}`);
+            // One performance per request: a new request of the same entry has a new updatedAt.
+            const request = `${r._id}:${r.status}:${r.updatedAt.getTime()}`;
+            if (submitted.has(request)) continue;
+            submitted.add(request);
             logger.info(
               { module: p.module.name, id: r._id, status: r.status },
               'performing a dead-letter request',

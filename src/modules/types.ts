@@ -65,6 +65,8 @@ export interface NewEvent<TData extends object = EventData> {
   /** Deterministic identity of this append (e.g. `${sagaId}:credit`): appending twice is a no-op. */
   idempotencyKey: string;
   correlationId?: string;
+  /** Default: the id of the event being handled. Set it in `onDeadline`, where there is none. */
+  causationId?: string;
 }
 
 export type AppendResult =

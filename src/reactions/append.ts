@@ -63,7 +63,8 @@ function metadataFor(
   };
   const correlationId = e.correlationId ?? cause?.eventMetadata.correlationId;
   if (correlationId !== undefined) meta.correlationId = correlationId;
-  if (cause) meta.causationId = cause.eventId;
+  const causationId = e.causationId ?? cause?.eventId;
+  if (causationId !== undefined) meta.causationId = causationId;
   return meta;
 }
 
