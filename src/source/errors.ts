@@ -44,8 +44,7 @@ const SOCKET_CODES = new Set([
 ]);
 
 export function classifyError(e: unknown): ErrorClass {
-  const sys =
-    typeof e === 'object' && e !== null && 'code' in e ? (e).code : undefined;
+  const sys = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
   if (typeof sys === 'string' && SOCKET_CODES.has(sys)) return 'infrastructure';
   const code = mongoErrorCode(e);
   if (code !== undefined && HISTORY_LOST_CODES.has(code)) return 'historyLost';
