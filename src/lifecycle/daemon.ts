@@ -140,7 +140,15 @@ export function createDaemon(o: DaemonOptions): Daemon {
       wake = undefined;
       return abort.signal.aborted ? 'stopped' : 'again';
     }
-    const plan = await prepareModules({ db, checkpoints, modules, logger });
+    const plan = await prepareModules({
+      db,
+      config,
+      checkpoints,
+      modules,
+      upcasters,
+      logger,
+      signal,
+    });
     pipelines = [];
     for (const { module, position } of plan) {
       pipelines.push(

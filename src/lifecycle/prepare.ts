@@ -1,20 +1,27 @@
 import type { Db } from 'mongodb';
 import type { Position } from '../checkpoint/position.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
+import type { Config } from '../config/schema.js';
+import type { UpcasterRegistry } from '../dispatch/upcast.js';
 import type { ModuleDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
+import { rebuildModule } from '../replay/rebuild.js';
 
 /**
  * Before an epoch: create the modules' declared indexes and find where each module stands.
- * A projection whose `version` differs from the stored one is rebuilt from scratch (its
- * collections dropped, its position forgotten: it catches up from event_store). A reaction
- * keeps its position: reactions are never re-run (invariant 9).
+ * A projection whose `version` differs from the stored one is rebuilt (shadow collections,
+ * then a swap: the old read model stays readable until then) and continues from the rebuild's
+ * position. A reaction keeps its position: reactions are never re-run (invariant 9).
+ * A rebuild that fails stops the daemon with the handler's error; the old model stays.
  */
 export async function prepareModules(o: {
   db: Db;
+  config: Config;
   checkpoints: CheckpointStore;
   modules: readonly ModuleDefinition[];
+  upcasters: UpcasterRegistry;
   logger: Logger;
+  signal: AbortSignal;
 }): Promise<{ module: ModuleDefinition; position: Position | undefined }[]> {
   const plan: { module: ModuleDefinition; position: Position | undefined }[] = [];
   for (const module of o.modules) {
@@ -33,15 +40,17 @@ export async function prepareModules(o: {
     ) {
       o.logger.warn(
         { module: module.name, from: stored.moduleVersion, to: module.version },
-        'module version changed: rebuilding its read model from event_store',
+        'module version changed: rebuilding its read model (the old one stays readable until the swap)',
       );
-      for (const c of module.collections)
-        await o.db
-          .collection(c)
-          .drop()
-          .catch(() => false);
-      await o.checkpoints.reset(module.name, module.version);
-      position = undefined;
+      const rebuilt = await rebuildModule({
+        db: o.db,
+        module,
+        upcasters: o.upcasters,
+        config: o.config,
+        logger: o.logger,
+        signal: o.signal,
+      });
+      position = rebuilt.position;
     }
     plan.push({ module, position });
   }
