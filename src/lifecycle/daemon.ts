@@ -182,6 +182,8 @@ export function createDaemon(o: DaemonOptions): Daemon {
       if (!signal.aborted) await follow(signal);
       return abort.signal.aborted ? 'stopped' : 'again';
     } catch (e) {
+      // A lane whose module lost its lease refuses new events: hand over and plan again.
+      if (e instanceof LeaseLostError) return abort.signal.aborted ? 'stopped' : 'again';
       if (e instanceof HistoryLostError) {
         logger.warn(
           { err: e },

@@ -239,4 +239,40 @@ describe('engine', () => {
       await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hl' as never }),
     ).toMatchObject({ count: 6, version: 6 });
   });
+
+  it('hands a module over when its writes are fenced (lease lost), and keeps running', async () => {
+    let fenced = false;
+    let opened = false;
+    daemon = createDaemon({
+      db: ctx.db,
+      config,
+      modules: [eventCounter],
+      logger: silentLogger(),
+      hooks: { canWrite: () => !fenced, onStreamOpen: () => (opened = true) },
+    });
+    await daemon.start();
+    await waitFor(() => opened, { what: 'the change stream to open' });
+    await append('fence', 1, 2);
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'fence' as never }))?.count ===
+        2,
+    );
+    fenced = true;
+    await append('fence', 3, 4);
+    for (let i = 0; i < 20; i++) await append(`fence-${i}`, 1, 3);
+    let failed: unknown;
+    daemon.finished.catch((e: unknown) => (failed = e));
+    await waitFor(async () => {
+      const doc = await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'fence' as never });
+      return doc?.count === 2 && daemon!.status().length === 1;
+    });
+    fenced = false;
+    await waitFor(
+      async () =>
+        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'fence' as never }))?.count ===
+        4,
+    );
+    expect(failed).toBeUndefined();
+  });
 });
