@@ -206,6 +206,10 @@ export function createDaemon(o: DaemonOptions): Daemon {
     for (const p of targets) await setMode(p, 'catching-up');
     logger.info({ modules: targets.map((p) => p.module.name) }, 'catching up from event_store');
     let n = 0;
+    // Per module: events handled and the newest append time, for the first checkpoint.
+    const tally = new Map(
+      targets.map((p) => [p, { applied: 0, lastEventAt: null as Date | null }]),
+    );
     for await (const raw of catchUpSource({
       db,
       batchSize: config.source.catchUpBatchSize,
@@ -213,6 +217,13 @@ export function createDaemon(o: DaemonOptions): Daemon {
       logger,
     })) {
       await dispatcher.dispatch(raw, targets);
+      for (const [p, t] of tally) {
+        if (typeof raw.eventType !== 'string' || !p.handles.has(raw.eventType)) continue;
+        t.applied++;
+        if (raw.storedAt instanceof Date && (!t.lastEventAt || raw.storedAt > t.lastEventAt)) {
+          t.lastEventAt = raw.storedAt;
+        }
+      }
       if (++n % 10_000 === 0) logger.info({ events: n }, 'catching up');
     }
     await Promise.all(targets.map((p) => p.lane.idle()));
@@ -222,12 +233,14 @@ export function createDaemon(o: DaemonOptions): Daemon {
     for (const p of targets) {
       p.setJoined(joined);
       p.checkpointer.mode = 'live';
+      hooks.onModeChange?.(p.module.name, 'live');
+      const t = tally.get(p);
       await checkpoints.save(p.module.name, {
         position: joined,
         moduleVersion: p.module.version,
         mode: 'live',
-        appliedDelta: 0,
-        lastEventAt: null,
+        appliedDelta: t?.applied ?? 0,
+        lastEventAt: t?.lastEventAt ?? null,
         instanceId: config.instanceId ?? 'unknown',
       });
     }

@@ -143,7 +143,10 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
         if (typeof raw.eventType !== 'string' || handles.has(raw.eventType)) run.invalid++;
         continue;
       }
-      if (!handles.has(event.eventType)) continue;
+      if (!handles.has(event.eventType)) {
+        lane.observe(event); // moves the aggregate's version: not a gap
+        continue;
+      }
       run.handled++;
       await lane.push({ event, raw });
     }
