@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../src/lib/paths.js';
+
+/**
+ * `projectord run` instances for the torture run: child processes of the BUILT CLI
+ * (bin/projectord.js → dist/), each with its own --instance-id, all on one config file. An
+ * instance can be SIGKILLed and started again any number of times; `exits` records every exit
+ * that the torture did not cause (a crash), which fails the run. Every child is SIGKILLed when
+ * this process exits, so none outlives the run.
+ */
+export interface Instance {
+  readonly id: string;
+  readonly running: boolean;
+  readonly starts: number;
+  /** Exits nobody asked for (code and signal), e.g. a daemon that crashed. */
+  readonly unexpectedExits: string[];
+  start(): void;
+  /** SIGKILL; resolves when the process is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM; resolves with the exit code (null when it died by a signal). */
+  terminate(): Promise<number | null>;
+  output(): string;
+}
+
+export interface InstanceOptions {
+  id: string;
+  mongoUri: string;
+  dbName: string;
+  configFile: string;
+  logLevel?: string;
+}
+
+const OUTPUT_LIMIT = 20_000;
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+export function builtCli(): string {
+  const root = packageRoot();
+  const bin = join(root, 'bin', 'projectord.js');
+  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` before the torture run.');
+  }
+  return bin;
+}
+
+export function createInstance(o: InstanceOptions): Instance {
+  const bin = builtCli();
+  installExitHook();
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let expected = false;
+  let out = '';
+  let starts = 0;
+  const unexpectedExits: string[] = [];
+  const append = (d: Buffer) => {
+    out = (out + d.toString()).slice(-OUTPUT_LIMIT);
+  };
+
+  const instance: Instance = {
+    id: o.id,
+    get running() {
+      return child !== undefined;
+    },
+    get starts() {
+      return starts;
+    },
+    unexpectedExits,
+    start() {
+      if (child) throw new Error(`instance ${o.id}: start() while running`);
+      starts += 1;
+      expected = false;
+      out += `\n--- ${o.id} start #${starts} ---\n`;
+      const args = [
+        bin,
+        'run',
+        '--mongo-uri',
+        o.mongoUri,
+        '--db',
+        o.dbName,
+        '--config',
+        o.configFile,
+      ];
+      args.push('--instance-id', o.id, '--metrics-port', '0', '--log-level', o.logLevel ?? 'warn');
+      const proc = spawn(process.execPath, args, {
+        cwd: packageRoot(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Only the flags and the file configure the daemon.
+        env: Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !k.startsWith('PROJECTORD_')),
+        ),
+      });
+      child = proc;
+      live.add(proc);
+      proc.stdout?.on('data', append);
+      proc.stderr?.on('data', append);
+      exited = new Promise<void>((resolve) => {
+        proc.once('close', (code, signal) => {
+          live.delete(proc);
+          child = undefined;
+          if (!expected) unexpectedExits.push(`code ${String(code)}, signal ${String(signal)}`);
+          resolve();
+        });
+      });
+    },
+    async kill() {
+      if (!child) return;
+      expected = true;
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async terminate() {
+      const proc = child;
+      if (!proc) return null;
+      expected = true;
+      proc.kill('SIGTERM');
+      await exited;
+      return proc.exitCode;
+    },
+    output: () => out,
+  };
+  return instance;
+}
