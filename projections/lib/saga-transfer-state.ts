@@ -60,7 +60,7 @@ export async function compensate(
     );
   }
   await cancelDeadlines(ctx, doc);
-  ctx.logger.warn({ transferId: doc.transferId, reason }, 'transfer compensated');
+  ctx.logger.info({ transferId: doc.transferId, reason }, 'transfer compensated');
   save(ctx, {
     ...doc,
     state: 'Compensating',
