@@ -1,0 +1,192 @@
+import type {
+  EngineBank,
+  EngineProfile,
+  EngineSingle,
+  ProfileOf,
+  WireLatency,
+  WireMemory,
+  WireRecovery,
+  WireThroughput,
+} from './results.js';
+
+/** Markdown tables of each scenario's figures (the prose around them is in render.ts). */
+export const n0 = (n: number): string => Math.round(n).toLocaleString('en');
+export const n1 = (n: number): string => n.toFixed(1);
+export const pct = (n: number): string => `${Math.round(n * 100)} %`;
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function singleTable(r: EngineSingle): string {
+  return table(
+    [
+      'module and configuration',
+      'events/s (median)',
+      'min – max',
+      'µs/event (wall)',
+      'CPU µs/event',
+      'events per CPU-second',
+      'GC share',
+      'runs',
+    ],
+    r.rows.map((x) => [
+      x.label,
+      `**${n0(x.median.evPerSec)}**`,
+      `${n0(x.median.evPerSecSpread.min)} – ${n0(x.median.evPerSecSpread.max)}`,
+      n1(x.median.usPerEvent),
+      n1(x.median.cpuUsPerEvent),
+      n0(1e6 / x.median.cpuUsPerEvent),
+      pct(x.median.gcShare),
+      String(x.runs.length),
+    ]),
+  );
+}
+
+export function bankTable(r: EngineBank): string {
+  const m = r.median;
+  return table(
+    [
+      'events/s (median)',
+      'min – max',
+      'µs/event (wall)',
+      'CPU µs/event',
+      'GC share',
+      'memory store share',
+      'runs',
+    ],
+    [
+      [
+        `**${n0(m.evPerSec)}**`,
+        `${n0(m.evPerSecSpread.min)} – ${n0(m.evPerSecSpread.max)}`,
+        n1(m.usPerEvent),
+        n1(m.cpuUsPerEvent),
+        pct(m.gcShare),
+        pct(m.storeShare),
+        String(r.runs.length),
+      ],
+    ],
+  );
+}
+
+export function perModuleTable(r: EngineBank): string {
+  return table(
+    ['module', 'kind', 'events handled', 'CPU µs per stream event', 'CPU µs per handled event'],
+    r.perModule.map((m) => [
+      m.module,
+      m.kind,
+      n0(m.handled),
+      n1(m.cpuUsPerStreamEvent),
+      m.handled > 0 ? n1(m.cpuUsPerHandledEvent) : '–',
+    ]),
+  );
+}
+
+export function stagesTable(p: EngineProfile): string {
+  const stages = [...new Set([...p.single.stages, ...p.bank.stages].map((s) => s.stage))];
+  const share = (of: ProfileOf, stage: string) => {
+    const ms = of.stages.find((s) => s.stage === stage)?.ms ?? 0;
+    return pct(ms / of.sampledMs);
+  };
+  return table(
+    ['stage (where the CPU time went)', '1a single upsert', '1b bank modules'],
+    stages.map((s) => [s, share(p.single, s), share(p.bank, s)]),
+  );
+}
+
+export function hottestTable(of: ProfileOf, count = 5): string {
+  return table(
+    ['function', 'where', 'self ms', 'self share', 'inclusive ms'],
+    of.topSelfJs
+      .slice(0, count)
+      .map((f) => [
+        `\`${f.name}\``,
+        f.where,
+        n0(f.selfMs),
+        pct(f.selfMs / of.sampledMs),
+        n0(f.totalMs),
+      ]),
+  );
+}
+
+export function throughputTable(r: WireThroughput): string {
+  return table(
+    ['contender', 'events/s (median)', 'runs (events/s)'],
+    [
+      ...r.rows.map((x) => [x.name, `**${n0(x.median)}**`, x.runs.map(n0).join(', ')]),
+      [
+        'server alone: the naive writes as bulkWrite of 500 (no stream)',
+        n0(r.serverCeiling.bulkOpsPerSec),
+        '',
+      ],
+      [
+        'server alone: the naive writes awaited one at a time (no stream)',
+        n0(r.serverCeiling.awaitedOpsPerSec),
+        '',
+      ],
+    ],
+  );
+}
+
+export function memoryTable(r: WireMemory): string {
+  return table(
+    ['backlog', 'source', 'drain time', 'RSS first', 'RSS peak', 'RSS last', 'samples'],
+    [
+      [
+        n0(r.events),
+        r.source,
+        `${n1(r.drainS)} s`,
+        `${n0(r.rssMb.first)} MB`,
+        `**${n0(r.rssMb.peak)} MB**`,
+        `${n0(r.rssMb.last)} MB`,
+        String(r.samples.length),
+      ],
+    ],
+  );
+}
+
+export function latencyTable(r: WireLatency): string {
+  return table(
+    ['offered load', 'achieved', 'events measured', 'p50', 'p95', 'p99', 'max'],
+    r.rows.map((x) => [
+      `${x.rate} events/s`,
+      n1(x.achievedRate),
+      n0(x.measured),
+      `${n1(x.p50)} ms`,
+      `${n1(x.p95)} ms`,
+      `**${n1(x.p99)} ms**`,
+      `${n1(x.max)} ms`,
+    ]),
+  );
+}
+
+export function recoveryTable(r: WireRecovery): string {
+  const rows = r.reps.map((x, i) => [
+    String(i + 1),
+    `${n0(x.httpUpMs)} ms`,
+    `${n0(x.firstProcessedMs)} ms`,
+    `${n0(x.firstNewEffectMs)} ms`,
+    n0(x.reprocessed),
+    `${n0(x.inserted)} = ${n0(x.inserted)}`,
+  ]);
+  rows.push([
+    '**median**',
+    `${n0(r.median.httpUpMs)} ms`,
+    `**${n0(r.median.firstProcessedMs)} ms**`,
+    `${n0(r.median.firstNewEffectMs)} ms`,
+    `**${n0(r.median.reprocessed)}**`,
+    '',
+  ]);
+  return table(
+    [
+      'rep',
+      'restart → /metrics up',
+      'restart → first event finished',
+      'restart → first new effect',
+      'events re-processed',
+      'inserted = counted',
+    ],
+    rows,
+  );
+}
