@@ -14,6 +14,8 @@ export interface Watermark<P> {
   /** Finished events since the last `take()` (for "save every N events"). */
   take(): number;
   readonly pending: number;
+  /** Entries held (unfinished events and the runs of finished ones between them). */
+  readonly entries: number;
 }
 
 export function createWatermark<P>(): Watermark<P> {
@@ -49,6 +51,14 @@ export function createWatermark<P>(): Watermark<P> {
         low = position;
         return;
       }
+      const last = queue[queue.length - 1];
+      if (finished && last?.done) {
+        // A run of finished events behind unfinished work only needs its newest position:
+        // memory stays bounded by the unfinished events, whatever flows past meanwhile.
+        last.seq = seq;
+        last.position = position;
+        return;
+      }
       const entry = { seq, position, done: finished };
       queue.push(entry);
       if (!finished) {
@@ -80,6 +90,9 @@ export function createWatermark<P>(): Watermark<P> {
     },
     get pending() {
       return pending;
+    },
+    get entries() {
+      return queue.length - head;
     },
   };
 }

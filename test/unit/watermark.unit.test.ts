@@ -82,3 +82,19 @@ describe('positions', () => {
     expect(positionFromStored({ token: { _data: 'x' }, clusterTime: 'nope' })).toBeUndefined();
   });
 });
+
+describe('watermark memory', () => {
+  it('keeps one entry for a run of finished events behind a pending one', () => {
+    const w = createWatermark<number>();
+    w.register(1, 1, false);
+    for (let s = 2; s <= 100_000; s++) w.register(s, s, true);
+    w.register(100_001, 100_001, false);
+    w.register(100_002, 100_002, true);
+    expect(w.entries).toBe(4);
+    expect(w.position()).toBeUndefined();
+    w.finish(1);
+    expect(w.position()).toBe(100_000);
+    w.finish(100_001);
+    expect(w.position()).toBe(100_002);
+  });
+});
