@@ -65,10 +65,12 @@ export function createDispatcher(deps: {
         }
       }
       if (!event) {
+        // Dead letters first: once registered, the checkpoint may pass the event, so a crash or
+        // a failed write before the dead letter is durable would lose it for good.
+        await invalid(raw, targets, problem?.field ?? 'event', problem?.message ?? 'invalid event');
         if (stream)
           for (const p of targets)
             p.checkpointer.register(stream.seq, stream.position, null, false);
-        await invalid(raw, targets, problem?.field ?? 'event', problem?.message ?? 'invalid event');
         return;
       }
       let handledBy = 0;

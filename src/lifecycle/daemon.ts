@@ -6,6 +6,7 @@ import { ensureEventStoreIndexes } from '../events/eventStore.js';
 import { createDispatcher } from '../dispatch/dispatcher.js';
 import { createModulePipeline, type ModulePipeline } from '../dispatch/pipeline.js';
 import { createUpcasterRegistry, type Upcaster } from '../dispatch/upcast.js';
+import { backoffDelay, sleep } from '../lanes/backoff.js';
 import { createDeadLetterStore } from '../lanes/deadLetters.js';
 import { toError } from '../lib/errors.js';
 import type { ReactionServices } from '../modules/context.js';
@@ -19,6 +20,7 @@ import {
   type SourceItem,
 } from '../source/changeStream.js';
 import { currentClusterTime } from '../source/clusterTime.js';
+import { classifyError } from '../source/errors.js';
 import { createBatchWriter, LeaseLostError, type BatchWriter } from '../writer/batchWriter.js';
 import { createMongoSink, type BulkSink } from '../writer/sink.js';
 import { createEventFetcher } from './fetcher.js';
@@ -328,8 +330,29 @@ export function createDaemon(o: DaemonOptions): Daemon {
           'could not create event_store indexes; gap repair and catch-up will be slower',
         ),
       );
-      while (!abort.signal.aborted) {
-        const r = await epoch();
+      for (let failures = 0; !abort.signal.aborted;) {
+        let r: 'stopped' | 'again';
+        try {
+          r = await epoch();
+          failures = 0;
+        } catch (e) {
+          // A dropped connection in the epoch's own reads and writes (checkpoints, dead letters,
+          // cluster time) is the network's bad moment: checkpoints hold only finished work
+          // (invariant 4), so a new epoch after a backoff loses nothing. Anything else stops.
+          if (fatal || abort.signal.aborted || classifyError(e) !== 'infrastructure') throw e;
+          failures += 1;
+          const delayMs = backoffDelay(
+            failures,
+            config.source.retryBaseDelayMs,
+            config.source.retryMaxDelayMs,
+          );
+          logger.warn(
+            { err: toError(e), delayMs },
+            'epoch failed on a transient error; restarting it',
+          );
+          await sleep(delayMs, abort.signal);
+          continue;
+        }
         if (r === 'stopped') break;
       }
       if (fatal) throw fatal;
