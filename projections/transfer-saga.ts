@@ -107,7 +107,9 @@ async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<voi
   const payload = deadline.payload as TransferPayload;
   const check = await checkDestination(ctx, doc);
   if (check === 'completed') return;
-  if (payload.kind === 'timeout') return compensate(ctx, doc, 'credit_timeout');
+  // Past the timeout even a credit deadline compensates (both were overdue at a restart).
+  if (payload.kind === 'timeout' || ctx.now().getTime() >= doc.timeoutAt.getTime())
+    return compensate(ctx, doc, 'credit_timeout');
   if (check !== 'open') return compensate(ctx, doc, check);
   if (payload.attempt <= doc.creditAttempts) return; // an attempt already made
   await onCreditDue(ctx, doc, payload.attempt, bankSettings(ctx.settings).sagas.transfer);

@@ -176,9 +176,13 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     now,
     pollMs: 1000,
     // Only the reactions this instance owns right now: another owner's deadlines are theirs.
+    // And only those whose lane exists: at start-up the first epoch is still being prepared.
     modules: () => {
       const owned = keeper.owned();
-      return modules.filter((m) => m.kind === 'reaction' && owned.has(m.name)).map((m) => m.name);
+      const laned = new Set(daemon.status().map((s) => s.module));
+      return modules
+        .filter((m) => m.kind === 'reaction' && owned.has(m.name) && laned.has(m.name))
+        .map((m) => m.name);
     },
     fire: (module, deadline) => daemon.fireDeadline(module, deadline),
     logger,
