@@ -38,6 +38,8 @@ export interface TortureOptions {
   /** Simulator events per second; absent: as fast as the store takes them. */
   rate?: number;
   settleTimeoutMs: number;
+  /** The transfer saga's timeout (a short one lets every transfer end within the settle). */
+  sagaTimeoutMs?: number;
   log: (line: string) => void;
 }
 
@@ -52,13 +54,15 @@ export interface TortureResult {
   outputs: Record<string, string>;
 }
 
-function daemonConfig(): Record<string, unknown> {
+function daemonConfig(sagaTimeoutMs: number): Record<string, unknown> {
   return {
     leases: { ttlMs: 8000, heartbeatMs: 1500 },
     checkpoint: { everyEvents: 200, everyMs: 250 },
     shutdown: { timeoutMs: 15_000 },
     // Short saga timers, so every transfer finishes within the settle time.
-    bank: { sagas: { transfer: { creditDelayMs: 500, timeoutMs: 30_000, retryBaseDelayMs: 500 } } },
+    bank: {
+      sagas: { transfer: { creditDelayMs: 500, timeoutMs: sagaTimeoutMs, retryBaseDelayMs: 500 } },
+    },
   };
 }
 
@@ -82,7 +86,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     const dir = mkdtempSync(join(tmpdir(), 'projectord-torture-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const configFile = join(dir, 'config.yaml');
-    writeFileSync(configFile, stringify(daemonConfig()));
+    writeFileSync(configFile, stringify(daemonConfig(o.sagaTimeoutMs ?? 30_000)));
     const proxied = proxiedMongoUri(uri, proxy);
 
     const instances: Instance[] = Array.from({ length: o.instances }, (_, k) =>
