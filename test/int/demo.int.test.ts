@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/cli.js';
 import { mongoUri, useTestDb } from '../helpers/mongo.js';
 
 /**
@@ -15,7 +15,6 @@ describe('projectord demo', () => {
     ({ db, dbName } = await useTestDb('demo'));
   });
   afterEach(() => {
-    vi.restoreAllMocks();
     vi.unstubAllEnvs();
   });
 
@@ -23,30 +22,8 @@ describe('projectord demo', () => {
     vi.stubEnv('MONGODB_URI', mongoUri());
     vi.stubEnv('PROJECTORD_MONGO_URI', undefined);
     vi.stubEnv('PROJECTORD_CONFIG', undefined);
-    let out = '';
-    let err = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      err += String(chunk);
-      return true;
-    });
-    const code = await main([
-      'node',
-      'projectord',
-      '--db',
-      dbName,
-      '--log-level',
-      'error',
-      'demo',
-      '--events',
-      '300',
-      '--seed',
-      '11',
-    ]);
-    vi.restoreAllMocks();
+    const demo = ['demo', '--events', '300', '--seed', '11'];
+    const { code, out, err } = await runCli(['--db', dbName, '--log-level', 'error', ...demo]);
     expect({ code, err }, out).toEqual({ code: 0, err: '' });
     expect(out).toContain(`database ${dbName}`);
     expect(out).toMatch(/^simulated 300 events in/m);

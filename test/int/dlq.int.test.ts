@@ -1,14 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Document } from 'mongodb';
-import { main } from '../../src/cli/main.js';
-import { loadConfig } from '../../src/config/load.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventStore } from '../../src/events/eventStore.js';
 import { DEAD_LETTERS } from '../../src/lanes/deadLetters.js';
-import { createDaemon, type Daemon } from '../../src/lifecycle/daemon.js';
+import type { Daemon } from '../../src/lifecycle/daemon.js';
 import eventCounter, { EVENT_COUNTER_VIEW } from '../../src/modules/testing/eventCounter.js';
 import { defineProjection } from '../../src/modules/types.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
+import { operatorArgs, runCli } from '../helpers/cli.js';
+import { startEngine } from '../helpers/engine.js';
+import { useTestDb, waitFor } from '../helpers/mongo.js';
 import { testEvent } from '../helpers/workload.js';
 
 /**
@@ -24,7 +23,7 @@ interface Letter extends Document {
 
 describe('projectord dlq', () => {
   let ctx: Awaited<ReturnType<typeof useTestDb>>;
-  let daemon: Daemon;
+  let daemon: Daemon | undefined;
   // The flaky module fails an event as often as its eventData.failTimes says, then succeeds.
   const attempts = new Map<string, number>();
   const flaky = defineProjection({
@@ -43,44 +42,13 @@ describe('projectord dlq', () => {
 
   beforeAll(async () => {
     ctx = await useTestDb('dlq');
-    let opened = false;
-    daemon = createDaemon({
-      db: ctx.db,
-      config: loadConfig({
-        env: {},
-        flags: {
-          checkpoint: { everyEvents: 20, everyMs: 50 },
-          retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
-        },
-      }),
-      modules: [eventCounter, flaky],
-      logger: silentLogger(),
-      hooks: { onStreamOpen: () => (opened = true) },
-    });
-    await daemon.start();
-    await waitFor(() => opened, { what: 'the change stream to open' });
+    daemon = await startEngine(ctx.db, { modules: [eventCounter, flaky] });
   });
   afterAll(async () => {
-    await daemon.stop();
+    await daemon?.stop();
   });
-  afterEach(() => vi.restoreAllMocks());
 
-  async function cli(...args: string[]) {
-    let out = '';
-    let err = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      err += String(chunk);
-      return true;
-    });
-    const base = ['--mongo-uri', mongoUri(), '--db', ctx.dbName, '--log-level', 'silent'];
-    const code = await main(['node', 'projectord', ...base, ...args]);
-    vi.restoreAllMocks();
-    return { code, out, err };
-  }
+  const cli = (...args: string[]) => runCli([...operatorArgs(ctx.dbName), ...args]);
   const letters = () => ctx.db.collection<Letter>(DEAD_LETTERS);
   async function parkedWithWaiting(module: string, key: string, total: number) {
     return waitFor(

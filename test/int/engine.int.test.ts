@@ -1,22 +1,21 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINTS } from '../../src/checkpoint/store.js';
-import { loadConfig } from '../../src/config/load.js';
 import { eventStore } from '../../src/events/eventStore.js';
 import { DEAD_LETTERS } from '../../src/lanes/deadLetters.js';
-import { createDaemon, type Daemon } from '../../src/lifecycle/daemon.js';
-import eventCounter, {
+import type { Daemon } from '../../src/lifecycle/daemon.js';
+import {
   EVENT_COUNTER_TOTALS,
   EVENT_COUNTER_VIEW,
 } from '../../src/modules/testing/eventCounter.js';
-import { silentLogger } from '../../src/observability/logger.js';
+import { changeStreamSource, HistoryLostError } from '../../src/source/changeStream.js';
 import {
-  changeStreamSource,
-  HistoryLostError,
-  type ChangeStreamSourceOptions,
-  type SourceItem,
-} from '../../src/source/changeStream.js';
-import { diffEventCounter, formatDifferences, waitForConvergence } from '../helpers/recompute.js';
+  counterConverged,
+  poisonEvent,
+  startEngine,
+  type StartEngineOptions,
+} from '../helpers/engine.js';
 import { useTestDb, waitFor } from '../helpers/mongo.js';
+import { diffEventCounter, formatDifferences } from '../helpers/recompute.js';
 import { testEvent } from '../helpers/workload.js';
 
 /** The engine in process against the harness MongoDB, with the built-in event-counter module. */
@@ -31,27 +30,8 @@ describe('engine', () => {
     daemon = undefined;
   });
 
-  const config = loadConfig({
-    env: {},
-    flags: {
-      checkpoint: { everyEvents: 20, everyMs: 50 },
-      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
-    },
-  });
-  async function start(
-    source?: (o: ChangeStreamSourceOptions) => AsyncGenerator<SourceItem>,
-  ): Promise<Daemon> {
-    let opened = false;
-    daemon = createDaemon({
-      db: ctx.db,
-      config,
-      modules: [eventCounter],
-      logger: silentLogger(),
-      hooks: { onStreamOpen: () => (opened = true) },
-      ...(source ? { source } : {}),
-    });
-    await daemon.start();
-    await waitFor(() => opened, { what: 'the change stream to open' });
+  async function start(o: StartEngineOptions = {}): Promise<Daemon> {
+    daemon = await startEngine(ctx.db, o);
     return daemon;
   }
   async function append(aggregateId: string, from: number, to: number): Promise<void> {
@@ -59,7 +39,15 @@ describe('engine', () => {
     for (let v = from; v <= to; v++) docs.push(testEvent(aggregateId, v, new Date()));
     await eventStore(ctx.db).insertMany(docs);
   }
-  const converged = () => waitForConvergence(ctx.db, { timeoutMs: 30_000 });
+  const converged = () => counterConverged(ctx.db);
+  const counter = (id: string) =>
+    ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: id as never });
+  const untilCounter = (id: string, field: 'count' | 'version', n: number) =>
+    waitFor(async () => (await counter(id))?.[field] === n, { what: `${id} at ${field} ${n}` });
+  const checkpoint = () =>
+    ctx.db.collection(CHECKPOINTS).findOne({ _id: 'event-counter' as never });
+  const untilLive = () =>
+    waitFor(async () => (await checkpoint())?.mode === 'live', { what: 'the live mode' });
 
   it('catches up on existing events, then follows the live stream', async () => {
     for (let a = 0; a < 10; a++) await append(`pre-${a}`, 1, 20);
@@ -69,11 +57,7 @@ describe('engine', () => {
     await converged();
     const totals = await ctx.db.collection(EVENT_COUNTER_TOTALS).findOne({ _id: 'all' as never });
     expect(totals?.events).toBe(310);
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(CHECKPOINTS).findOne({ _id: 'event-counter' as never }))?.mode ===
-        'live',
-    );
+    await untilLive();
   });
 
   it('resumes after a clean stop without missing or repeating effects', async () => {
@@ -81,14 +65,14 @@ describe('engine', () => {
     await append('resume-a', 1, 5);
     await converged();
     await daemon!.stop();
-    const cp = await ctx.db.collection(CHECKPOINTS).findOne({ _id: 'event-counter' as never });
+    const cp = await checkpoint();
     expect(cp?.token).toBeTruthy();
     await append('resume-a', 6, 9);
     await append('resume-b', 1, 3);
     await start();
     await converged();
     expect(formatDifferences(await diffEventCounter(ctx.db))).toBe('');
-    const doc = await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'resume-a' as never });
+    const doc = await counter('resume-a');
     expect(doc).toMatchObject({ count: 9, version: 9 });
   });
 
@@ -100,11 +84,7 @@ describe('engine', () => {
     await ctx.db.collection(CHECKPOINTS).deleteOne({ _id: 'event-counter' as never });
     const before = await ctx.db.collection(EVENT_COUNTER_TOTALS).findOne({ _id: 'all' as never });
     await start(); // no checkpoint: catches up over everything again
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(CHECKPOINTS).findOne({ _id: 'event-counter' as never }))?.mode ===
-        'live',
-    );
+    await untilLive();
     const after = await ctx.db.collection(EVENT_COUNTER_TOTALS).findOne({ _id: 'all' as never });
     expect(after?.events).toBe(before?.events);
     await converged();
@@ -113,17 +93,10 @@ describe('engine', () => {
   it('parks a poison event’s aggregate and lets every other aggregate go on', async () => {
     await start();
     await append('poison-ok', 1, 3);
-    await eventStore(ctx.db).insertOne({
-      ...testEvent('poison-x', 1, new Date()),
-      eventType: 'TestPoison',
-    });
+    await eventStore(ctx.db).insertOne(poisonEvent('poison-x', 1));
     await append('poison-x', 2, 3);
     await append('poison-ok', 4, 6);
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'poison-ok' as never }))
-          ?.count === 6,
-    );
+    await untilCounter('poison-ok', 'count', 6);
     const letters = await waitFor(async () => {
       const docs = await ctx.db
         .collection(DEAD_LETTERS)
@@ -134,9 +107,7 @@ describe('engine', () => {
     });
     expect(letters.map((d) => String(d.status))).toEqual(['parked', 'waiting', 'waiting']);
     expect(letters[0]?.attempts).toBe(2);
-    expect(
-      await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'poison-x' as never }),
-    ).toBeNull();
+    expect(await counter('poison-x')).toBeNull();
   });
 
   it('dead-letters a malformed envelope naming the field, and never uses it as a filter', async () => {
@@ -150,11 +121,7 @@ describe('engine', () => {
       version: 'one',
     });
     await append('after-bad', 1, 2);
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'after-bad' as never }))
-          ?.count === 2,
-    );
+    await untilCounter('after-bad', 'count', 2);
     const invalid = await ctx.db.collection(DEAD_LETTERS).find({ status: 'invalid' }).toArray();
     expect(invalid.map((d) => (d.error as { field: string }).field).sort()).toEqual([
       'aggregateId',
@@ -169,110 +136,72 @@ describe('engine', () => {
 
   it('repairs a version gap from event_store when the stream skips an event', async () => {
     // The seam drops gap-a v2 from the live stream; the lane must fetch it before applying v3.
-    await start(async function* (o) {
-      for await (const item of changeStreamSource(o)) {
-        if (item.kind === 'event' && item.raw.aggregateId === 'gap-a' && item.raw.version === 2)
-          continue;
-        yield item;
-      }
+    await start({
+      async *source(o) {
+        for await (const item of changeStreamSource(o)) {
+          if (item.kind === 'event' && item.raw.aggregateId === 'gap-a' && item.raw.version === 2)
+            continue;
+          yield item;
+        }
+      },
     });
     await append('gap-a', 1, 1);
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'gap-a' as never }))?.count ===
-        1,
-    );
+    await untilCounter('gap-a', 'count', 1);
     await append('gap-a', 2, 4);
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'gap-a' as never }))
-          ?.version === 4,
-    );
-    expect(
-      await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'gap-a' as never }),
-    ).toMatchObject({ count: 4 });
+    await untilCounter('gap-a', 'version', 4);
+    expect(await counter('gap-a')).toMatchObject({ count: 4 });
   });
 
   it('dead-letters an event whose earlier versions are missing from the store', async () => {
     await start();
     await append('hole', 1, 1);
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hole' as never }))?.count ===
-        1,
-    );
+    await untilCounter('hole', 'count', 1);
     await append('hole', 3, 3);
     const letter = await waitFor(() =>
       ctx.db.collection(DEAD_LETTERS).findOne({ key: 'hole', status: 'parked' }),
     );
     expect(letter.error).toMatchObject({ field: 'version' });
-    expect(
-      await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hole' as never }),
-    ).toMatchObject({ count: 1 });
+    expect(await counter('hole')).toMatchObject({ count: 1 });
   });
 
   it('falls back to catch-up when the resume position is lost from the oplog', async () => {
     await start();
     await append('hl', 1, 3);
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hl' as never }))?.count === 3,
-    );
+    await untilCounter('hl', 'count', 3);
     await daemon!.stop();
     await append('hl', 4, 6);
     let calls = 0;
-    await start(async function* (o) {
-      calls++;
-      if (calls === 1)
-        throw new HistoryLostError(
-          Object.assign(new Error('ChangeStreamHistoryLost'), { code: 286 }),
-        );
-      yield* changeStreamSource(o);
+    await start({
+      async *source(o) {
+        calls++;
+        if (calls === 1)
+          throw new HistoryLostError(
+            Object.assign(new Error('ChangeStreamHistoryLost'), { code: 286 }),
+          );
+        yield* changeStreamSource(o);
+      },
     });
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hl' as never }))?.version ===
-        6,
-    );
+    await untilCounter('hl', 'version', 6);
     expect(calls).toBeGreaterThanOrEqual(2);
-    expect(
-      await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'hl' as never }),
-    ).toMatchObject({ count: 6, version: 6 });
+    expect(await counter('hl')).toMatchObject({ count: 6, version: 6 });
   });
 
   it('hands a module over when its writes are fenced (lease lost), and keeps running', async () => {
     let fenced = false;
-    let opened = false;
-    daemon = createDaemon({
-      db: ctx.db,
-      config,
-      modules: [eventCounter],
-      logger: silentLogger(),
-      hooks: { canWrite: () => !fenced, onStreamOpen: () => (opened = true) },
-    });
-    await daemon.start();
-    await waitFor(() => opened, { what: 'the change stream to open' });
+    const running = await start({ hooks: { canWrite: () => !fenced } });
     await append('fence', 1, 2);
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'fence' as never }))?.count ===
-        2,
-    );
+    await untilCounter('fence', 'count', 2);
     fenced = true;
     await append('fence', 3, 4);
     for (let i = 0; i < 20; i++) await append(`fence-${i}`, 1, 3);
     let failed: unknown;
-    daemon.finished.catch((e: unknown) => (failed = e));
+    running.finished.catch((e: unknown) => (failed = e));
     await waitFor(async () => {
-      const doc = await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'fence' as never });
-      return doc?.count === 2 && daemon!.status().length === 1;
+      const doc = await counter('fence');
+      return doc?.count === 2 && running.status().length === 1;
     });
     fenced = false;
-    await waitFor(
-      async () =>
-        (await ctx.db.collection(EVENT_COUNTER_VIEW).findOne({ _id: 'fence' as never }))?.count ===
-        4,
-    );
+    await untilCounter('fence', 'count', 4);
     expect(failed).toBeUndefined();
   });
 });

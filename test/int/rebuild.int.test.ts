@@ -1,22 +1,25 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Document } from 'mongodb';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterTimeToDate, positionFromStored } from '../../src/checkpoint/position.js';
 import { CHECKPOINTS } from '../../src/checkpoint/store.js';
-import { loadConfig } from '../../src/config/load.js';
 import { createUpcasterRegistry } from '../../src/dispatch/upcast.js';
 import { eventStore } from '../../src/events/eventStore.js';
-import { packageRoot } from '../../src/lib/paths.js';
-import { createDaemon, type Daemon } from '../../src/lifecycle/daemon.js';
-import eventCounter, { EVENT_COUNTER_VIEW } from '../../src/modules/testing/eventCounter.js';
+import type { Daemon } from '../../src/lifecycle/daemon.js';
+import { EVENT_COUNTER_VIEW } from '../../src/modules/testing/eventCounter.js';
 import { defineProjection } from '../../src/modules/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { rebuildModule } from '../../src/replay/rebuild.js';
-import { diffEventCounter, formatDifferences, waitForConvergence } from '../helpers/recompute.js';
-import { mongoBackend, mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
+import { operatorArgs, runCli, useCounterAndSagaConfig } from '../helpers/cli.js';
+import {
+  counterConverged,
+  counterEvents,
+  engineTestConfig,
+  poisonEvent,
+  projectCounterOnce,
+  startEngine,
+} from '../helpers/engine.js';
+import { mongoBackend, useTestDb } from '../helpers/mongo.js';
+import { diffEventCounter, formatDifferences } from '../helpers/recompute.js';
 import { testEvent } from '../helpers/workload.js';
 
 /**
@@ -24,81 +27,22 @@ import { testEvent } from '../helpers/workload.js';
  * made by the daemon; the rebuild must repair it without readers ever seeing it missing, hand
  * over to the daemon at the scan start, and leave everything as it was when a handler throws.
  */
-const config = loadConfig({
-  env: {},
-  flags: {
-    checkpoint: { everyEvents: 20, everyMs: 50 },
-    retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 },
-  },
-});
-
 describe('projectord rebuild', () => {
   let ctx: Awaited<ReturnType<typeof useTestDb>>;
   let daemon: Daemon | undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'projectord-rebuild-'));
-  const configFile = join(dir, 'config.json');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function runDaemonUntilConverged(): Promise<void> {
-    let opened = false;
-    daemon = createDaemon({
-      db: ctx.db,
-      config,
-      modules: [eventCounter],
-      logger: silentLogger(),
-      hooks: { onStreamOpen: () => (opened = true) },
-    });
-    await daemon.start();
-    // Catch-up is over when the stream opens. (Reading a collection the daemon is creating
-    // meanwhile can fail on the fallback server.)
-    await waitFor(() => opened, { what: 'the change stream to open' });
-    await waitForConvergence(ctx.db, { timeoutMs: 30_000 });
-  }
+  const configFile = useCounterAndSagaConfig('rebuild');
 
   beforeAll(async () => {
     ctx = await useTestDb('rebuild');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        modules: {
-          paths: [
-            join(packageRoot(), 'src', 'modules', 'testing', 'eventCounter.ts'),
-            join(packageRoot(), 'projections', 'fraud-saga.ts'),
-          ],
-        },
-      }),
-    );
-    const docs = [];
-    for (let a = 0; a < 10; a++) {
-      for (let v = 1; v <= 30; v++) docs.push(testEvent(`agg-${a}`, v, new Date()));
-    }
-    await eventStore(ctx.db).insertMany(docs);
-    await runDaemonUntilConverged();
-    await daemon?.stop();
-    daemon = undefined;
+    await eventStore(ctx.db).insertMany(counterEvents(10, 30));
+    await projectCounterOnce(ctx.db);
   });
   afterEach(async () => {
-    vi.restoreAllMocks();
     await daemon?.stop();
     daemon = undefined;
   });
 
-  async function cli(...args: string[]) {
-    let out = '';
-    let err = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      err += String(chunk);
-      return true;
-    });
-    const base = ['--mongo-uri', mongoUri(), '--db', ctx.dbName, '--config', configFile];
-    const code = await main(['node', 'projectord', ...base, '--log-level', 'silent', ...args]);
-    vi.restoreAllMocks();
-    return { code, out, err };
-  }
+  const cli = (...args: string[]) => runCli([...operatorArgs(ctx.dbName, configFile), ...args]);
   const view = () => ctx.db.collection<{ _id: string; count?: number }>(EVENT_COUNTER_VIEW);
   const shadows = async () =>
     (await ctx.db.listCollections({}, { nameOnly: true }).toArray())
@@ -160,12 +104,13 @@ describe('projectord rebuild', () => {
   });
 
   it('hands over to the daemon at the scan start: new events apply once, nothing twice', async () => {
-    await runDaemonUntilConverged();
+    daemon = await startEngine(ctx.db);
+    await counterConverged(ctx.db);
     const docs = [];
     for (let v = 31; v <= 35; v++) docs.push(testEvent('agg-0', v, new Date()));
     docs.push(testEvent('after-rebuild', 1, new Date()));
     await eventStore(ctx.db).insertMany(docs);
-    await waitForConvergence(ctx.db, { timeoutMs: 30_000 });
+    await counterConverged(ctx.db);
     expect(await view().findOne({ _id: 'agg-0' })).toMatchObject({ count: 35 });
   });
 
@@ -191,7 +136,7 @@ describe('projectord rebuild', () => {
       db: ctx.db,
       module: late,
       upcasters: createUpcasterRegistry([]),
-      config,
+      config: engineTestConfig,
       logger: silentLogger(),
       signal: new AbortController().signal,
     });
@@ -216,10 +161,7 @@ describe('projectord rebuild', () => {
     await view().updateOne({ _id: 'agg-1' }, { $set: { count: 777 } });
     const before = await checkpoint();
     const documents = await view().countDocuments();
-    await eventStore(ctx.db).insertOne({
-      ...testEvent('poisoned', 1, new Date()),
-      eventType: 'TestPoison',
-    });
+    await eventStore(ctx.db).insertOne(poisonEvent('poisoned', 1));
     const r = await cli('rebuild', 'event-counter');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(

@@ -1,19 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { loadConfig } from '../../src/config/load.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eventStore } from '../../src/events/eventStore.js';
-import { packageRoot } from '../../src/lib/paths.js';
-import { createDaemon } from '../../src/lifecycle/daemon.js';
-import eventCounter, {
+import {
   EVENT_COUNTER_TOTALS,
   EVENT_COUNTER_VIEW,
 } from '../../src/modules/testing/eventCounter.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { diffEventCounter, formatDifferences, waitForConvergence } from '../helpers/recompute.js';
-import { mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
+import { operatorArgs, runCli, useCounterAndSagaConfig } from '../helpers/cli.js';
+import { counterEvents, poisonEvent, projectCounterOnce } from '../helpers/engine.js';
+import { useTestDb } from '../helpers/mongo.js';
+import { diffEventCounter, formatDifferences } from '../helpers/recompute.js';
 import { testEvent } from '../helpers/workload.js';
 
 /**
@@ -23,63 +17,19 @@ import { testEvent } from '../helpers/workload.js';
  */
 describe('projectord replay', () => {
   let ctx: Awaited<ReturnType<typeof useTestDb>>;
-  const dir = mkdtempSync(join(tmpdir(), 'projectord-replay-'));
-  const configFile = join(dir, 'config.json');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const configFile = useCounterAndSagaConfig('replay');
   const OLD = new Date('2020-01-01T10:00:00Z');
 
   beforeAll(async () => {
     ctx = await useTestDb('replay');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        modules: {
-          paths: [
-            join(packageRoot(), 'src', 'modules', 'testing', 'eventCounter.ts'),
-            join(packageRoot(), 'projections', 'fraud-saga.ts'),
-          ],
-        },
-      }),
-    );
-    const docs = [];
-    for (let a = 0; a < 6; a++) {
-      for (let v = 1; v <= 10; v++) docs.push(testEvent(`agg-${a}`, v, new Date()));
-    }
+    const docs = counterEvents(6, 10);
     for (let v = 1; v <= 5; v++) docs.push(testEvent('old-1', v, OLD));
     await eventStore(ctx.db).insertMany(docs);
-    let opened = false;
-    const daemon = createDaemon({
-      db: ctx.db,
-      config: loadConfig({ env: {}, flags: { checkpoint: { everyEvents: 20, everyMs: 50 } } }),
-      modules: [eventCounter],
-      logger: silentLogger(),
-      hooks: { onStreamOpen: () => (opened = true) },
-    });
-    await daemon.start();
-    // Catch-up is over when the stream opens. (Reading a collection the daemon is creating
-    // meanwhile can fail on the fallback server.)
-    await waitFor(() => opened, { what: 'the change stream to open' });
-    await waitForConvergence(ctx.db, { timeoutMs: 30_000 });
-    await daemon.stop();
+    await projectCounterOnce(ctx.db);
   });
-  afterEach(() => vi.restoreAllMocks());
 
-  async function cli(...args: string[]) {
-    let out = '';
-    let err = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      err += String(chunk);
-      return true;
-    });
-    const base = ['--mongo-uri', mongoUri(), '--db', ctx.dbName, '--config', configFile];
-    const code = await main(['node', 'projectord', ...base, '--log-level', 'silent', ...args]);
-    vi.restoreAllMocks();
-    return { code, out, err };
-  }
+  const cli = (...args: string[]) => runCli([...operatorArgs(ctx.dbName, configFile), ...args]);
+  const replayCounter = (...args: string[]) => cli('replay', '--module', 'event-counter', ...args);
   const view = () =>
     ctx.db.collection<{ _id: string; count?: number; aggregateId?: string }>(EVENT_COUNTER_VIEW);
   const totals = async () =>
@@ -100,7 +50,7 @@ describe('projectord replay', () => {
       { _id: 'stray', aggregateId: 'agg-2' },
     ]);
     await view().deleteOne({ _id: 'agg-3' });
-    const r = await cli('replay', '--module', 'event-counter', '--aggregates', 'agg-2');
+    const r = await replayCounter('--aggregates', 'agg-2');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toBe(
@@ -113,44 +63,25 @@ describe('projectord replay', () => {
     expect(await totals()).toBe(65); // shared counter: its markers keep it from counting twice
     expect(await temporaries()).toEqual([]);
 
-    expect(
-      (await cli('replay', '--module', 'event-counter', '--aggregates', 'agg-3,agg-4')).code,
-    ).toBe(0);
+    expect((await replayCounter('--aggregates', 'agg-3,agg-4')).code).toBe(0);
     expect(formatDifferences(await diffEventCounter(ctx.db))).toBe('');
   });
 
   it('selects aggregates by event time (--from inclusive, --to exclusive) and by type', async () => {
     await view().updateOne({ _id: 'old-1' }, { $set: { count: 0 } });
     await view().updateOne({ _id: 'agg-0' }, { $set: { count: 0 } });
-    const r = await cli(
-      'replay',
-      '--module',
-      'event-counter',
-      '--from',
-      '2020-01-01T10:00:00Z',
-      '--to',
-      '2020-01-02',
-    );
+    const r = await replayCounter('--from', '2020-01-01T10:00:00Z', '--to', '2020-01-02');
     expect(r.code).toBe(0);
     expect(r.out).toContain(': 1 aggregate, 5 events re-run');
     expect(await view().findOne({ _id: 'old-1' })).toMatchObject({ count: 5 });
     expect(await view().findOne({ _id: 'agg-0' })).toMatchObject({ count: 0 });
 
-    const none = await cli('replay', '--module', 'event-counter', '--to', '2020-01-01T10:00:00Z');
+    const none = await replayCounter('--to', '2020-01-01T10:00:00Z');
     expect(none.code).toBe(0);
     expect(none.out).toContain('no event of the module matches; nothing changed');
 
-    const typed = await cli(
-      'replay',
-      '--module',
-      'event-counter',
-      '--types',
-      'TestEvent',
-      '--aggregate-types',
-      'Test',
-      '--from',
-      '2021-01-01',
-    );
+    const byType = ['--types', 'TestEvent', '--aggregate-types', 'Test', '--from', '2021-01-01'];
+    const typed = await replayCounter(...byType);
     expect(typed.code).toBe(0);
     expect(typed.out).toContain(': 6 aggregates, 60 events re-run');
     expect(formatDifferences(await diffEventCounter(ctx.db))).toBe('');
@@ -173,11 +104,8 @@ describe('projectord replay', () => {
 
   it('leaves the live documents as they were when a handler throws', async () => {
     await view().updateOne({ _id: 'agg-4' }, { $set: { count: 55 } });
-    await eventStore(ctx.db).insertOne({
-      ...testEvent('agg-4', 11, new Date()),
-      eventType: 'TestPoison',
-    });
-    const r = await cli('replay', '--module', 'event-counter', '--aggregates', 'agg-4');
+    await eventStore(ctx.db).insertOne(poisonEvent('agg-4', 11));
+    const r = await replayCounter('--aggregates', 'agg-4');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
       /Replay of event-counter stopped: Module event-counter failed on TestPoison \S+ \(aggregate agg-4, version 11\): poison event\. The live read model is unchanged/,

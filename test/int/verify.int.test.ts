@@ -1,20 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { loadConfig } from '../../src/config/load.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eventStore } from '../../src/events/eventStore.js';
-import { packageRoot } from '../../src/lib/paths.js';
-import { createDaemon } from '../../src/lifecycle/daemon.js';
-import eventCounter, {
+import {
   EVENT_COUNTER_TOTALS,
   EVENT_COUNTER_VIEW,
 } from '../../src/modules/testing/eventCounter.js';
-import { silentLogger } from '../../src/observability/logger.js';
-import { waitForConvergence } from '../helpers/recompute.js';
-import { mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
-import { testEvent } from '../helpers/workload.js';
+import { operatorArgs, runCli, useCounterAndSagaConfig } from '../helpers/cli.js';
+import { counterEvents, poisonEvent, projectCounterOnce } from '../helpers/engine.js';
+import { useTestDb } from '../helpers/mongo.js';
 
 /**
  * `projectord verify` in process against the harness MongoDB: the live model is made by the
@@ -22,61 +14,15 @@ import { testEvent } from '../helpers/workload.js';
  */
 describe('projectord verify', () => {
   let ctx: Awaited<ReturnType<typeof useTestDb>>;
-  const dir = mkdtempSync(join(tmpdir(), 'projectord-verify-'));
-  const configFile = join(dir, 'config.json');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const configFile = useCounterAndSagaConfig('verify');
 
   beforeAll(async () => {
     ctx = await useTestDb('verify');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        modules: {
-          paths: [
-            join(packageRoot(), 'src', 'modules', 'testing', 'eventCounter.ts'),
-            join(packageRoot(), 'projections', 'fraud-saga.ts'),
-          ],
-        },
-      }),
-    );
-    const docs = [];
-    for (let a = 0; a < 8; a++) {
-      for (let v = 1; v <= 10; v++) docs.push(testEvent(`agg-${a}`, v, new Date()));
-    }
-    await eventStore(ctx.db).insertMany(docs);
-    let opened = false;
-    const daemon = createDaemon({
-      db: ctx.db,
-      config: loadConfig({ env: {}, flags: { checkpoint: { everyEvents: 20, everyMs: 50 } } }),
-      modules: [eventCounter],
-      logger: silentLogger(),
-      hooks: { onStreamOpen: () => (opened = true) },
-    });
-    await daemon.start();
-    // Catch-up is over when the stream opens. (Reading a collection the daemon is creating
-    // meanwhile can fail on the fallback server.)
-    await waitFor(() => opened, { what: 'the change stream to open' });
-    await waitForConvergence(ctx.db, { timeoutMs: 30_000 });
-    await daemon.stop();
+    await eventStore(ctx.db).insertMany(counterEvents(8, 10));
+    await projectCounterOnce(ctx.db);
   });
-  afterEach(() => vi.restoreAllMocks());
 
-  async function cli(...args: string[]) {
-    let out = '';
-    let err = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += String(chunk);
-      return true;
-    });
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      err += String(chunk);
-      return true;
-    });
-    const base = ['--mongo-uri', mongoUri(), '--db', ctx.dbName, '--config', configFile];
-    const code = await main(['node', 'projectord', ...base, '--log-level', 'silent', ...args]);
-    vi.restoreAllMocks();
-    return { code, out, err };
-  }
+  const cli = (...args: string[]) => runCli([...operatorArgs(ctx.dbName, configFile), ...args]);
   const leftovers = async () =>
     (await ctx.db.listCollections({}, { nameOnly: true }).toArray())
       .map((c) => c.name)
@@ -155,10 +101,7 @@ describe('projectord verify', () => {
   });
 
   it('reports a module that cannot be recomputed (exit 1) and still drops its temporary collections', async () => {
-    await eventStore(ctx.db).insertOne({
-      ...testEvent('poisoned', 1, new Date()),
-      eventType: 'TestPoison',
-    });
+    await eventStore(ctx.db).insertOne(poisonEvent('poisoned', 1));
     const r = await cli('verify', 'event-counter');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(
