@@ -36,12 +36,15 @@ const OUTPUT_LIMIT = 20_000;
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+/** SIGKILLs every instance process still running (a test's cleanup; the exit hook's too). */
+export function killAllInstances(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
+  process.on('exit', killAllInstances);
 }
 
 export function builtCli(): string {

@@ -1,4 +1,5 @@
-import { describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
+import { killAllInstances } from '../../torture/instances.js';
 import { runTorture, type TortureResult } from '../../torture/run.js';
 import { mongoUri } from '../helpers/mongo.js';
 import { testSeed } from '../helpers/workload.js';
@@ -16,6 +17,9 @@ import { testSeed } from '../helpers/workload.js';
 const seed = testSeed();
 
 describe('torture (short)', () => {
+  // A timed-out test never reaches runTorture's own cleanup: no daemon may outlive the test.
+  afterEach(killAllInstances);
+
   it('1,000 events + poison, 2 instances, 3 kills, cuts every ~1 s: every check passes', async () => {
     const lines: string[] = [];
     const done: { result?: TortureResult } = {};
