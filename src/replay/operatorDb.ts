@@ -7,9 +7,9 @@ import type { ModuleDefinition } from '../modules/types.js';
 import { redactUri } from '../observability/redact.js';
 
 /**
- * What the operator commands (verify, rebuild, replay, dlq) share: one MongoDB connection for
- * the command's duration — closed whatever happens — and the configured modules. A missing or
- * unreachable URI is reported before anything is read or written.
+ * What the operator commands (verify, rebuild, replay, dlq, status) share: one MongoDB
+ * connection for the command's duration — closed whatever happens — and the configured modules.
+ * A missing or unreachable URI is reported before anything is read or written.
  */
 export async function withDatabase<T>(
   config: Config,

@@ -6,15 +6,12 @@ import {
   type CheckpointStore,
   type StoredCheckpoint,
 } from '../checkpoint/store.js';
-import type { Config } from '../config/schema.js';
-import type { UpcasterRegistry } from '../dispatch/upcast.js';
 import { ProjectordError, toError } from '../lib/errors.js';
-import type { ProjectionDefinition } from '../modules/types.js';
-import type { Logger } from '../observability/logger.js';
 import { currentClusterTime } from '../source/clusterTime.js';
 import { dropAll, prepareTargets, swapIn } from './collections.js';
 import { physicalMap, rebuildName } from './names.js';
 import { projectInto, type ProjectionRun } from './projectInto.js';
+import type { RecomputeOptions } from './temporaries.js';
 
 /**
  * rebuild for one projection, while the live read model stays readable:
@@ -34,13 +31,7 @@ import { projectInto, type ProjectionRun } from './projectInto.js';
  * from the swapped-in model until its next epoch (or `projectord replay` of those aggregates):
  * for an exact result, rebuild while the daemon does not run the module.
  */
-export interface RebuildOptions {
-  db: Db;
-  module: ProjectionDefinition;
-  upcasters: UpcasterRegistry;
-  config: Config;
-  logger: Logger;
-  signal: AbortSignal;
+export interface RebuildOptions extends RecomputeOptions {
   now?(): Date;
   marginMs?: number;
   /** Progress of pass 1 (events scanned). */

@@ -1,35 +1,25 @@
 import type { Db } from 'mongodb';
-import type { Config } from '../config/schema.js';
-import type { UpcasterRegistry } from '../dispatch/upcast.js';
 import { eventStore } from '../events/eventStore.js';
-import { toError, usageError } from '../lib/errors.js';
-import type { ProjectionDefinition } from '../modules/types.js';
-import type { Logger } from '../observability/logger.js';
-import { dropAll, prepareTargets } from './collections.js';
+import { usageError } from '../lib/errors.js';
 import { copyOwned } from './copyOwned.js';
-import { physicalMap, randomTag, replayName } from './names.js';
-import { projectInto, type ProjectionRun } from './projectInto.js';
+import type { ProjectionRun } from './projectInto.js';
 import { selectionFilter, type ReplayFilter } from './replayFilter.js';
+import { withTemporaryRun, type RecomputeOptions } from './temporaries.js';
 
 /**
  * replay: a partial rebuild of one projection, for the aggregates the filter selects.
  *
  *  1. the aggregates with at least one selected event (of a type the module handles);
  *  2. ALL events of those aggregates, in version order, re-run into temporary collections
- *     (`<collection>__replay_<random>`): a handler error stops here, the live model untouched;
+ *     (`<collection>__replay_<random>`, temporaries.ts): a handler error stops here, the live
+ *     model untouched;
  *  3. per collection, the documents those aggregates own (see ownership.ts) replaced by the
  *     recomputed ones; owned live documents the recompute did not produce are deleted;
  *  4. the temporary collections dropped, always.
  * The checkpoint is not touched. Like rebuild, it is exact when the daemon is not applying
  * events of those aggregates meanwhile.
  */
-export interface ReplayOptions {
-  db: Db;
-  module: ProjectionDefinition;
-  upcasters: UpcasterRegistry;
-  config: Config;
-  logger: Logger;
-  signal: AbortSignal;
+export interface ReplayOptions extends RecomputeOptions {
   filter: ReplayFilter;
   now?(): Date;
 }
@@ -74,43 +64,34 @@ export async function replayModule(o: ReplayOptions): Promise<ReplayResult> {
   }
   const empty = { scanned: 0, handled: 0, invalid: 0 };
   if (aggregates.length === 0) return { aggregates, run: empty, replaced: 0, deleted: 0 };
-  const tag = randomTag();
-  const physical = physicalMap(module.collections, (c) => replayName(c, tag));
-  const temps = module.collections.map(physical);
-  try {
-    await prepareTargets(db, module, physical);
-    const run = await projectInto({
-      db,
-      module,
-      upcasters: o.upcasters,
-      physical,
-      filter: { aggregateId: { $in: aggregates } },
-      config: o.config,
-      logger: o.logger,
-      signal: o.signal,
-      ...(o.now ? { now: o.now } : {}),
-    });
-    let replaced = 0;
-    let deleted = 0;
-    for (const c of module.collections) {
-      for (let i = 0; i < aggregates.length; i += COPY_CHUNK) {
-        const r = await copyOwned({
-          db,
-          from: physical(c),
-          to: c,
-          aggregateIds: aggregates.slice(i, i + COPY_CHUNK),
-        });
-        replaced += r.replaced;
-        deleted += r.deleted;
-      }
+  const byAggregate = { aggregateId: { $in: aggregates } };
+  return withTemporaryRun({ ...o, kind: 'replay', filter: byAggregate }, async (run, physical) => ({
+    aggregates,
+    run,
+    ...(await replaceOwned(db, module.collections, aggregates, physical)),
+  }));
+}
+
+/** Per collection, the documents `aggregates` own replaced by the recomputed ones. */
+async function replaceOwned(
+  db: Db,
+  collections: readonly string[],
+  aggregates: readonly string[],
+  physical: (collection: string) => string,
+): Promise<{ replaced: number; deleted: number }> {
+  let replaced = 0;
+  let deleted = 0;
+  for (const c of collections) {
+    for (let i = 0; i < aggregates.length; i += COPY_CHUNK) {
+      const r = await copyOwned({
+        db,
+        from: physical(c),
+        to: c,
+        aggregateIds: aggregates.slice(i, i + COPY_CHUNK),
+      });
+      replaced += r.replaced;
+      deleted += r.deleted;
     }
-    return { aggregates, run, replaced, deleted };
-  } finally {
-    await dropAll(db, temps).catch((e: unknown) =>
-      o.logger.error(
-        { err: toError(e), collections: temps },
-        'could not drop the temporary collections of replay: drop them by hand',
-      ),
-    );
   }
+  return { replaced, deleted };
 }

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { MongoClient } from 'mongodb';
-import { ProjectordError, toError, usageError } from '../../lib/errors.js';
-import { redactUri } from '../../observability/redact.js';
+import { withDatabase } from '../../replay/operatorDb.js';
 import { collectStatus } from '../status/collectStatus.js';
 import { renderStatusJson, renderStatusTable } from '../status/renderStatus.js';
 import { commandContext } from '../context.js';
@@ -18,33 +16,13 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print the report as JSON instead of a table')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { config } = commandContext(cmd);
-      if (config.mongoUri === undefined) {
-        throw usageError(
-          'MONGO_URI_REQUIRED',
-          'projectord status needs the MongoDB to read: pass --mongo-uri, set ' +
-            'PROJECTORD_MONGO_URI, or set mongoUri in the --config file.',
-        );
-      }
-      const client = new MongoClient(config.mongoUri, { serverSelectionTimeoutMS: 10_000 });
-      try {
-        try {
-          await client.connect();
-        } catch (e) {
-          throw new ProjectordError(
-            'MONGO_UNREACHABLE',
-            `Cannot reach MongoDB at ${redactUri(config.mongoUri)}: ${toError(e).message}. ` +
-              'Check --mongo-uri / PROJECTORD_MONGO_URI and that the server is running.',
-            { cause: e },
-          );
-        }
-        const report = await collectStatus(client.db(config.db), {
+      await withDatabase(config, 'status', async (db) => {
+        const report = await collectStatus(db, {
           now: new Date(),
           maxLagMs: config.health.maxLagMs,
           stuckAfterMs: config.health.stuckAfterMs,
         });
         process.stdout.write(opts.json ? renderStatusJson(report) : renderStatusTable(report));
-      } finally {
-        await client.close();
-      }
+      });
     });
 }
