@@ -2,6 +2,7 @@ import { MongoClient, type Db } from 'mongodb';
 import type { Config } from '../config/schema.js';
 import { createUpcasterRegistry, type UpcasterRegistry } from '../dispatch/upcast.js';
 import { ProjectordError, toError, usageError } from '../lib/errors.js';
+import { onShutdownSignal } from '../lifecycle/signals.js';
 import { loadModules } from '../modules/load.js';
 import type { ModuleDefinition } from '../modules/types.js';
 import { redactUri } from '../observability/redact.js';
@@ -38,6 +39,25 @@ export async function withDatabase<T>(
     return await fn(client.db(config.db));
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * `withDatabase` for a command that re-runs projections: `fn` also gets an AbortSignal that the
+ * first SIGINT/SIGTERM fires, so the run stops at its next event and cleans up after itself
+ * (a second signal exits at once). The signal handlers are removed when `fn` settles.
+ */
+export async function withStoppableDatabase<T>(
+  config: Config,
+  command: string,
+  fn: (db: Db, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const stop = new AbortController();
+  const removeSignals = onShutdownSignal(() => stop.abort());
+  try {
+    return await withDatabase(config, command, (db) => fn(db, stop.signal));
+  } finally {
+    removeSignals();
   }
 }
 

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { clusterTimeToDate } from '../../checkpoint/position.js';
 import { eventStore } from '../../events/eventStore.js';
 import { ProjectordError } from '../../lib/errors.js';
-import { onShutdownSignal } from '../../lifecycle/signals.js';
-import { loadConfiguredModules, withDatabase } from '../../replay/operatorDb.js';
+import { loadConfiguredModules, withStoppableDatabase } from '../../replay/operatorDb.js';
 import { createProgress } from '../../replay/progress.js';
 import { ProjectionFailedError } from '../../replay/projectInto.js';
 import { rebuildModule } from '../../replay/rebuild.js';
@@ -30,47 +29,41 @@ export function registerRebuild(program: Command): void {
       const { config, logger } = commandContext(cmd);
       const { modules, upcasters } = await loadConfiguredModules(config);
       const module = findModule(modules, name, 'rebuild');
-      const stop = new AbortController();
-      const removeSignals = onShutdownSignal(() => stop.abort());
-      try {
-        await withDatabase(config, 'rebuild', async (db) => {
-          const progress = createProgress({
-            label: `rebuild ${module.name}`,
-            total: await eventStore(db).estimatedDocumentCount(),
-            out: process.stdout,
-          });
-          const result = await rebuildModule({
-            db,
-            module,
-            upcasters,
-            config,
-            logger,
-            signal: stop.signal,
-            onProgress: (n) => progress.update(n),
-          }).catch((e: unknown) => {
-            progress.finish();
-            if (e instanceof ProjectionFailedError) {
-              throw new ProjectordError(
-                e.code,
-                `Rebuild of ${module.name} stopped: ${e.message.replace(/\.?$/, '.')} ` +
-                  'The live read model and its ' +
-                  'checkpoint are unchanged; fix the module or the event, then rebuild again.',
-                { cause: e },
-              );
-            }
-            throw e;
-          });
-          progress.finish();
-          process.stdout.write(
-            `rebuild ${module.name}: ${result.first.handled} events re-run, then ` +
-              `${result.second.handled} events stored since the scan began (with a margin) ` +
-              `re-checked; swapped in ${result.collections.join(', ')}. Checkpoint set to ` +
-              `${clusterTimeToDate(result.position.clusterTime).toISOString()}: the daemon ` +
-              'continues from there on its next start.\n',
-          );
+      await withStoppableDatabase(config, 'rebuild', async (db, signal) => {
+        const progress = createProgress({
+          label: `rebuild ${module.name}`,
+          total: await eventStore(db).estimatedDocumentCount(),
+          out: process.stdout,
         });
-      } finally {
-        removeSignals();
-      }
+        const result = await rebuildModule({
+          db,
+          module,
+          upcasters,
+          config,
+          logger,
+          signal,
+          onProgress: (n) => progress.update(n),
+        }).catch((e: unknown) => {
+          progress.finish();
+          if (e instanceof ProjectionFailedError) {
+            throw new ProjectordError(
+              e.code,
+              `Rebuild of ${module.name} stopped: ${e.message.replace(/\.?$/, '.')} ` +
+                'The live read model and its ' +
+                'checkpoint are unchanged; fix the module or the event, then rebuild again.',
+              { cause: e },
+            );
+          }
+          throw e;
+        });
+        progress.finish();
+        process.stdout.write(
+          `rebuild ${module.name}: ${result.first.handled} events re-run, then ` +
+            `${result.second.handled} events stored since the scan began (with a margin) ` +
+            `re-checked; swapped in ${result.collections.join(', ')}. Checkpoint set to ` +
+            `${clusterTimeToDate(result.position.clusterTime).toISOString()}: the daemon ` +
+            'continues from there on its next start.\n',
+        );
+      });
     });
 }

@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ProjectordError } from '../../lib/errors.js';
-import { onShutdownSignal } from '../../lifecycle/signals.js';
-import { loadConfiguredModules, withDatabase } from '../../replay/operatorDb.js';
+import { loadConfiguredModules, withStoppableDatabase } from '../../replay/operatorDb.js';
 import { ProjectionFailedError } from '../../replay/projectInto.js';
 import { replayModule } from '../../replay/replay.js';
 import { describeFilter, parseReplayFilter, type ReplayFlags } from '../../replay/replayFilter.js';
@@ -40,40 +39,34 @@ export function registerReplay(program: Command): void {
       const { config, logger } = commandContext(cmd);
       const { modules, upcasters } = await loadConfiguredModules(config);
       const module = findModule(modules, opts.module, 'replay');
-      const stop = new AbortController();
-      const removeSignals = onShutdownSignal(() => stop.abort());
       const label = `replay ${module.name} (${describeFilter(filter)})`;
-      try {
-        await withDatabase(config, 'replay', async (db) => {
-          const result = await replayModule({
-            db,
-            module,
-            upcasters,
-            config,
-            logger,
-            signal: stop.signal,
-            filter,
-          }).catch((e: unknown) => {
-            if (!(e instanceof ProjectionFailedError)) throw e;
-            throw new ProjectordError(
-              e.code,
-              `Replay of ${module.name} stopped: ${e.message.replace(/\.?$/, '.')} The live ` +
-                'read model is unchanged; fix the module or the event, then replay again.',
-              { cause: e },
-            );
-          });
-          if (result.aggregates.length === 0) {
-            process.stdout.write(`${label}: no event of the module matches; nothing changed.\n`);
-            return;
-          }
-          const n = result.aggregates.length;
-          process.stdout.write(
-            `${label}: ${n} aggregate${n === 1 ? '' : 's'}, ${result.run.handled} events ` +
-              `re-run, ${result.replaced} documents replaced, ${result.deleted} deleted.\n`,
+      await withStoppableDatabase(config, 'replay', async (db, signal) => {
+        const result = await replayModule({
+          db,
+          module,
+          upcasters,
+          config,
+          logger,
+          signal,
+          filter,
+        }).catch((e: unknown) => {
+          if (!(e instanceof ProjectionFailedError)) throw e;
+          throw new ProjectordError(
+            e.code,
+            `Replay of ${module.name} stopped: ${e.message.replace(/\.?$/, '.')} The live ` +
+              'read model is unchanged; fix the module or the event, then replay again.',
+            { cause: e },
           );
         });
-      } finally {
-        removeSignals();
-      }
+        if (result.aggregates.length === 0) {
+          process.stdout.write(`${label}: no event of the module matches; nothing changed.\n`);
+          return;
+        }
+        const n = result.aggregates.length;
+        process.stdout.write(
+          `${label}: ${n} aggregate${n === 1 ? '' : 's'}, ${result.run.handled} events ` +
+            `re-run, ${result.replaced} documents replaced, ${result.deleted} deleted.\n`,
+        );
+      });
     });
 }

@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
 import { eventStore } from '../../events/eventStore.js';
 import { ProjectordError } from '../../lib/errors.js';
-import { onShutdownSignal } from '../../lifecycle/signals.js';
-import { loadConfiguredModules, withDatabase } from '../../replay/operatorDb.js';
+import { loadConfiguredModules, withStoppableDatabase } from '../../replay/operatorDb.js';
 import { selectProjections } from '../../replay/select.js';
 import { verifyModule, type ModuleVerdict } from '../../replay/verify.js';
 import { formatDifferences, formatSummary } from '../../replay/verifyReport.js';
@@ -36,46 +35,40 @@ export function registerVerify(program: Command): void {
       const { modules, upcasters } = await loadConfiguredModules(config);
       const selected = selectProjections(modules, name, 'verify');
       const out = (line: string) => process.stdout.write(`${line}\n`);
-      const stop = new AbortController();
-      const removeSignals = onShutdownSignal(() => stop.abort());
-      try {
-        await withDatabase(config, 'verify', async (db) => {
-          const before = await eventStore(db).estimatedDocumentCount();
-          const verdicts: ModuleVerdict[] = [];
-          for (const module of selected) {
-            const verdict = await verifyModule({
-              db,
-              module,
-              upcasters,
-              config,
-              logger,
-              signal: stop.signal,
-              limit: opts.limit ?? 10,
-            });
-            formatDifferences(verdict).forEach(out);
-            out(formatSummary(verdict));
-            verdicts.push(verdict);
-          }
-          const grown = (await eventStore(db).estimatedDocumentCount()) - before;
-          if (grown > 0) {
-            out(
-              `note: ${grown} events were appended while verify ran; differences in documents ` +
-                'of those aggregates may be the daemon catching up. Verify again when the store is quiet.',
-            );
-          }
-          const bad = verdicts.filter((v) => v.status !== 'match').map((v) => v.module);
-          if (bad.length > 0) {
-            throw new ProjectordError(
-              'VERIFY_DIFFERENCES',
-              `${bad.length} of ${verdicts.length} modules do not match event_store: ` +
-                `${bad.join(', ')}. Repair a module with projectord rebuild <module>, or some ` +
-                'aggregates of it with projectord replay.',
-              { exitCode: 1 },
-            );
-          }
-        });
-      } finally {
-        removeSignals();
-      }
+      await withStoppableDatabase(config, 'verify', async (db, signal) => {
+        const before = await eventStore(db).estimatedDocumentCount();
+        const verdicts: ModuleVerdict[] = [];
+        for (const module of selected) {
+          const verdict = await verifyModule({
+            db,
+            module,
+            upcasters,
+            config,
+            logger,
+            signal,
+            limit: opts.limit ?? 10,
+          });
+          formatDifferences(verdict).forEach(out);
+          out(formatSummary(verdict));
+          verdicts.push(verdict);
+        }
+        const grown = (await eventStore(db).estimatedDocumentCount()) - before;
+        if (grown > 0) {
+          out(
+            `note: ${grown} events were appended while verify ran; differences in documents ` +
+              'of those aggregates may be the daemon catching up. Verify again when the store is quiet.',
+          );
+        }
+        const bad = verdicts.filter((v) => v.status !== 'match').map((v) => v.module);
+        if (bad.length > 0) {
+          throw new ProjectordError(
+            'VERIFY_DIFFERENCES',
+            `${bad.length} of ${verdicts.length} modules do not match event_store: ` +
+              `${bad.join(', ')}. Repair a module with projectord rebuild <module>, or some ` +
+              'aggregates of it with projectord replay.',
+            { exitCode: 1 },
+          );
+        }
+      });
     });
 }
