@@ -21,7 +21,7 @@ import { summarise, type EngineRunFigures } from './figures.js';
  */
 const EVENTS = 30_000;
 const ACCOUNTS = 1_000;
-const FULL_RUNS = 5;
+const FULL_RUNS = 3;
 const MODULE_RUNS = 3;
 
 interface BankRun {

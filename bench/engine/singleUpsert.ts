@@ -58,14 +58,6 @@ const ROWS: Row[] = [
     runs: 3,
   },
   {
-    id: 'counter-default',
-    label: 'event-counter (2 writes/event), default config',
-    module: eventCounter,
-    writesPerEvent: 2,
-    config: {},
-    runs: 3,
-  },
-  {
     id: 'counter-flush0',
     label: 'event-counter (2 writes/event), flush 0',
     module: eventCounter,

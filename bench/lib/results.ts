@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/lib/paths.js';
 
@@ -6,6 +7,13 @@ import { packageRoot } from '../../src/lib/paths.js';
  * Each scenario writes its figures to bench-results/<name>.json (git-ignored); the report is
  * rendered from whatever files are there, so `bench:engine` refreshes only its own sections.
  */
+/** What saveResult adds to every result. */
+export interface Saved {
+  savedAt: string;
+  /** loadavg() when the scenario finished. */
+  load?: number[];
+}
+
 export const resultsDir = (): string => join(packageRoot(), 'bench-results');
 
 export function saveResult(name: string, data: unknown): void {
@@ -13,15 +21,20 @@ export function saveResult(name: string, data: unknown): void {
   const file = join(resultsDir(), `${name}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ savedAt: new Date().toISOString(), ...(data as object) }, null, 2),
+    JSON.stringify(
+      // The 5-minute load average at the end roughly covers the scenario: how shared the CPU was.
+      { savedAt: new Date().toISOString(), load: loadavg(), ...(data as object) },
+      null,
+      2,
+    ),
   );
   process.stdout.write(`[bench] wrote ${file}\n`);
 }
 
-export function loadResult<T>(name: string): (T & { savedAt: string }) | undefined {
+export function loadResult<T>(name: string): (T & Saved) | undefined {
   const file = join(resultsDir(), `${name}.json`);
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as T & { savedAt: string };
+  return JSON.parse(readFileSync(file, 'utf8')) as T & Saved;
 }
 
 export function log(line: string): void {

@@ -17,6 +17,14 @@ import * as T from './tables.js';
  */
 const NOT_RUN = '_Not run in this report: run `npm run bench`._';
 
+/** The machine's load when a scenario finished (1, 5, 15 minutes), as the scenario saved it. */
+function loadNote(r: { load?: number[] }): string {
+  const l = r.load;
+  return l
+    ? `Load average when it finished: ${l.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min).`
+    : '';
+}
+
 function machine(): string[] {
   const root = packageRoot();
   const pom = readFileSync(join(root, 'tools', 'mongo-java-server', 'pom.xml'), 'utf8');
@@ -112,6 +120,9 @@ export function render(): void {
     `### 1a. One guarded-upsert module, ${single ? T.n0(single.events) : '200,000'} events over ${single ? T.n0(single.aggregates) : '10,000'} interleaved aggregates`,
     '',
     'Target: ≥ 150,000 events/s on this 2-core machine. Sink: counts batches, builds nothing.',
+    'Rows were measured one after another, so their wall-clock figures also differ by how busy the',
+    'machine was at the time; compare them by CPU µs per event. ' +
+      (single ? loadNote(single) : ''),
     '',
     single ? T.singleTable(single) : NOT_RUN,
     '',
@@ -179,12 +190,18 @@ export function render(): void {
           '`createDaemon`, in this process, with the default configuration; "applied" is the moment the',
           "bulkWrite holding the event's read-model write is acknowledged. The naive projector awaits",
           "one guarded `updateOne` per event (the same filter and update as projectord's guarded upsert).",
-          `Median of ${tp.reps} repetitions, contenders in rotating order.`,
+          'Every contender runs in this process beside the inserter.',
+          `Median of ${tp.reps} repetitions, contenders in rotating order. ${loadNote(tp)}`,
           '',
           T.throughputTable(tp),
           '',
           `Ratios: projectord (event-counter) / naive = **${tp.ratios.counterOverNaive.toFixed(2)}×**;`,
           `projectord (single upsert) / naive = **${tp.ratios.singleOverNaive.toFixed(2)}×**;`,
+          ...(tp.ratios.tunedOverNaive === undefined
+            ? []
+            : [
+                `projectord (single upsert, concurrency 512 + flush 0) / naive = **${tp.ratios.tunedOverNaive.toFixed(2)}×**;`,
+              ]),
           `projectord (event-counter) / bare reader = ${tp.ratios.counterOverBare.toFixed(2)}×.`,
           `The server itself takes the naive writes only **${tp.serverCeiling.ratio.toFixed(2)}×** faster in bulk than awaited one by one.`,
         ].join('\n')
@@ -198,6 +215,7 @@ export function render(): void {
           'separate process), then the daemon starts with a module whose handler awaits 1 ms before its',
           "one guarded upsert, and catches up from event_store over the wire. RSS of the daemon's process",
           'sampled every 250 ms from its start until every event is applied. Limit: < 250 MB and flat.',
+          loadNote(memory),
           '',
           T.memoryTable(memory),
           '',
@@ -214,6 +232,7 @@ export function render(): void {
           'configuration) in this process. Latency: from just before the insertOne to the acknowledgement',
           "of the bulkWrite holding the event's read-model update (reported by the sink: no polling and no",
           'second change stream adding delay of their own). Target: p99 < 100 ms at 100 events/s.',
+          loadNote(latency),
           '',
           T.latencyTable(latency),
           '',
@@ -234,6 +253,7 @@ export function render(): void {
           'finished event (any outcome), the first new effect (the shared total moving past its value',
           'at the kill). Re-processed = events the new process found already applied (outcome',
           '`duplicate`). Afterwards the total equals the events inserted: nothing lost, nothing twice.',
+          loadNote(recovery),
           '',
           T.recoveryTable(recovery),
         ].join('\n')

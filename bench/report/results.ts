@@ -65,7 +65,12 @@ export interface WireThroughput {
   reps: number;
   rows: { name: string; runs: number[]; median: number }[];
   serverCeiling: { bulkOpsPerSec: number; awaitedOpsPerSec: number; ratio: number };
-  ratios: { counterOverNaive: number; singleOverNaive: number; counterOverBare: number };
+  ratios: {
+    counterOverNaive: number;
+    singleOverNaive: number;
+    tunedOverNaive?: number;
+    counterOverBare: number;
+  };
 }
 
 export interface WireMemory {

@@ -14,7 +14,7 @@ import { within } from './time.js';
  * backlog.
  */
 const EVENTS = 200_000;
-const AGGREGATES = 1_000;
+const AGGREGATES = 200;
 const SAMPLE_MS = 250;
 const inserter = fileURLToPath(new URL('./insertBacklog.js', import.meta.url));
 
