@@ -46,7 +46,7 @@ export function lineChart(o: {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" ${FONT} font-size="15">${esc(o.title)}</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-family="sans-serif" font-size="15">${esc(o.title)}</text>`,
   ];
   for (const t of yTicks) {
     parts.push(
@@ -103,7 +103,7 @@ export function barChart(o: {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" ${FONT} font-size="15">${esc(o.title)}</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-family="sans-serif" font-size="15">${esc(o.title)}</text>`,
   ];
   o.rows.forEach((r, i) => {
     const top = m.t + i * rowH;
