@@ -31,7 +31,8 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
     'Events accepted into one module lane and not yet finished; beyond it the source stops pulling (backpressure).',
   'lanes.concurrency': 'Ordering keys (aggregates) one lane runs at once.',
   'writer.maxBatchSize': 'Write intents per bulkWrite; a full batch is sent at once.',
-  'writer.flushIntervalMs': 'Longest wait of a write intent before its batch is sent.',
+  'writer.flushIntervalMs':
+    'Longest wait of a write intent before its batch is sent; 0 = batch what is ready in one event-loop turn (group commit: more piles up while batches are in flight).',
   'checkpoint.everyEvents': 'Save a module checkpoint after this many finished events…',
   'checkpoint.everyMs': '…or after this long, whichever comes first (and always on stop).',
   'retry.maxAttempts':

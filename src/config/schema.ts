@@ -65,14 +65,14 @@ export const configSchema = z
         /** Events accepted into one lane and not yet finished; the source waits beyond it. */
         maxInFlight: count(2000),
         /** Aggregates one lane runs at once. */
-        concurrency: count(64),
+        concurrency: count(256),
       })
       .strict()
       .prefault({}),
     writer: z
       .object({
         maxBatchSize: count(500),
-        flushIntervalMs: ms(5),
+        flushIntervalMs: ms(0),
       })
       .strict()
       .prefault({}),

@@ -1,12 +1,12 @@
-import type { Db, Document } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import type { ProjectorEvent } from '../events/types.js';
 import { ProjectordError } from '../lib/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Guard, ReadModelDoc, WriteIntent } from '../writer/intents.js';
 import type {
   AppendResult,
-  BaseContext,
   Deadline,
+  GuardedUpdate,
   ModuleDefinition,
   NewEvent,
   ReactionContext,
@@ -14,11 +14,16 @@ import type {
 } from './types.js';
 
 /**
- * Builds the context a handler receives for one event. Writes become intents collected in
- * `intents` (the runner commits them as one unit); reads go straight to MongoDB, which is
- * consistent for the handler's own ordering key because the previous event's writes are
- * durable before this one starts. Collection names are mapped (rebuilds write to shadows) and
- * a module may only touch the collections it declares.
+ * The context a handler receives for one event. Writes become intents collected in `intents`
+ * (the runner commits them as one unit); reads go straight to MongoDB, which is consistent for
+ * the handler's own ordering key because the previous event's writes are durable before this
+ * one starts. Collection names are mapped (rebuilds write to shadows) and a module may only
+ * touch the collections it declares.
+ *
+ * Hot path: everything that does not depend on the event (the declared set, mapped collection
+ * handles, the logger) is built once per module by `createContextFactory`; an event costs one
+ * small object. Its methods live on a prototype: handlers call them as `ctx.upsert(…)` and must
+ * not detach them from `ctx`.
  */
 export interface ReactionServices {
   append(cause: ProjectorEvent | undefined, module: string, e: NewEvent): Promise<AppendResult>;
@@ -51,96 +56,148 @@ function requireString(value: unknown, what: string): string {
   return value;
 }
 
+interface Shared {
+  deps: ContextDeps;
+  name: string;
+  collections: Map<string, { physical: string; handle: Collection<ReadModelDoc> }>;
+}
+
+function target(shared: Shared, c: string): { physical: string; handle: Collection<ReadModelDoc> } {
+  const found = shared.collections.get(c);
+  if (!found) {
+    throw new ProjectordError(
+      'MODULE_UNDECLARED_COLLECTION',
+      `Module ${shared.name} used collection "${c}", which is not in its \`collections\`: declare it.`,
+    );
+  }
+  return found;
+}
+
+class EventContext implements ReactionContext {
+  readonly intents: WriteIntent[] = [];
+  readonly moduleName: string;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly settings: Readonly<Record<string, unknown>>;
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly event: ProjectorEvent | undefined,
+    private readonly guard: Guard | undefined,
+  ) {
+    const { deps } = shared;
+    this.moduleName = shared.name;
+    this.logger = deps.logger;
+    this.signal = deps.signal;
+    this.settings = deps.settings;
+  }
+
+  now(): Date {
+    return this.shared.deps.now();
+  }
+
+  private needGuard(op: string): Guard {
+    if (!this.guard) throw new Error(`${op} needs an event (not available here)`);
+    return this.guard;
+  }
+
+  async findOne<T extends Document = Document>(c: string, id: string): Promise<T | null> {
+    const doc = await target(this.shared, c).handle.findOne({
+      _id: { $eq: requireString(id, 'findOne id') },
+    });
+    return doc as T | null;
+  }
+
+  async find<T extends Document = Document>(
+    c: string,
+    filter: Record<string, Scalar>,
+    options: { limit?: number; sort?: Record<string, 1 | -1> } = {},
+  ): Promise<T[]> {
+    const safe: Document = {};
+    for (const [k, v] of Object.entries(filter)) safe[k] = { $eq: v };
+    let cursor = target(this.shared, c).handle.find(safe);
+    if (options.sort) cursor = cursor.sort(options.sort);
+    if (options.limit) cursor = cursor.limit(options.limit);
+    return (await cursor.toArray()) as unknown as T[];
+  }
+
+  upsert(c: string, id: string, update: GuardedUpdate): void {
+    const { physical } = target(this.shared, c);
+    this.intents.push({
+      kind: 'upsert',
+      collection: physical,
+      id: requireString(id, 'upsert id'),
+      guard: this.needGuard('upsert'),
+      update,
+    });
+  }
+
+  insertOnce(c: string, doc: Document & { _id: string }): void {
+    const { physical } = target(this.shared, c);
+    requireString(doc._id, 'insertOnce _id');
+    this.intents.push({ kind: 'insertOnce', collection: physical, doc });
+  }
+
+  incrementOnce(c: string, id: string, inc: Record<string, number>, set?: Document): void {
+    const { physical } = target(this.shared, c);
+    this.intents.push({
+      kind: 'incrementOnce',
+      collection: physical,
+      id: requireString(id, 'incrementOnce id'),
+      guard: this.needGuard('incrementOnce'),
+      inc,
+      ...(set === undefined ? {} : { set }),
+    });
+  }
+
+  private services(): ReactionServices {
+    const r = this.shared.deps.reactions;
+    if (!r) {
+      throw new ProjectordError(
+        'REACTIONS_DISABLED',
+        `Module ${this.shared.name} tried to append or schedule where reactions do not run (rebuild, replay, verify).`,
+      );
+    }
+    return r;
+  }
+
+  append(e: NewEvent): Promise<AppendResult> {
+    return this.services().append(this.event, this.shared.name, e);
+  }
+
+  schedule(d: Deadline): Promise<void> {
+    return this.services().schedule(this.shared.name, d);
+  }
+
+  cancelDeadline(id: string): Promise<void> {
+    return this.services().cancel(this.shared.name, id);
+  }
+
+  readStream(aggregateId: string): Promise<ProjectorEvent[]> {
+    return this.services().readStream(aggregateId);
+  }
+}
+
+/** Builds, once per module, what every event's context shares. */
+export function createContextFactory(
+  deps: ContextDeps,
+): (event: ProjectorEvent | undefined, guard: Guard | undefined) => BuiltContext {
+  const shared: Shared = { deps, name: deps.module.name, collections: new Map() };
+  for (const c of deps.module.collections) {
+    const physical = deps.physical(c);
+    shared.collections.set(c, { physical, handle: deps.db.collection<ReadModelDoc>(physical) });
+  }
+  return (event, guard) => {
+    const ctx = new EventContext(shared, event, guard);
+    return { ctx, intents: ctx.intents };
+  };
+}
+
+/** One-off context (tests, tools); the runner uses a factory. */
 export function buildContext(
   deps: ContextDeps,
   event: ProjectorEvent | undefined,
   guard: Guard | undefined,
 ): BuiltContext {
-  const intents: WriteIntent[] = [];
-  const declared = new Set(deps.module.collections);
-  const name = deps.module.name;
-  const coll = (c: string) => {
-    if (!declared.has(c)) {
-      throw new ProjectordError(
-        'MODULE_UNDECLARED_COLLECTION',
-        `Module ${name} used collection "${c}", which is not in its \`collections\`: declare it.`,
-      );
-    }
-    return deps.db.collection<ReadModelDoc>(deps.physical(c));
-  };
-  const needGuard = (op: string) => {
-    if (!guard) throw new Error(`${op} needs an event (not available in a deadline handler)`);
-    return guard;
-  };
-
-  const base: BaseContext = {
-    moduleName: name,
-    logger: deps.logger,
-    signal: deps.signal,
-    settings: deps.settings,
-    now: deps.now,
-    async findOne<T extends Document = Document>(c: string, id: string) {
-      const doc = await coll(c).findOne({ _id: { $eq: requireString(id, 'findOne id') } });
-      return doc as T | null;
-    },
-    async find<T extends Document = Document>(
-      c: string,
-      filter: Record<string, Scalar>,
-      options: { limit?: number; sort?: Record<string, 1 | -1> } = {},
-    ) {
-      const safe: Document = {};
-      for (const [k, v] of Object.entries(filter)) safe[k] = { $eq: v };
-      let cursor = coll(c).find(safe);
-      if (options.sort) cursor = cursor.sort(options.sort);
-      if (options.limit) cursor = cursor.limit(options.limit);
-      return (await cursor.toArray()) as unknown as T[];
-    },
-    upsert(c, id, update) {
-      coll(c);
-      const g = needGuard('upsert');
-      intents.push({
-        kind: 'upsert',
-        collection: deps.physical(c),
-        id: requireString(id, 'upsert id'),
-        guard: g,
-        update,
-      });
-    },
-    insertOnce(c, doc) {
-      coll(c);
-      intents.push({
-        kind: 'insertOnce',
-        collection: deps.physical(c),
-        doc: { ...doc, _id: requireString(doc._id, 'insertOnce _id') },
-      });
-    },
-    incrementOnce(c, id, inc, set) {
-      coll(c);
-      const g = needGuard('incrementOnce');
-      intents.push({
-        kind: 'incrementOnce',
-        collection: deps.physical(c),
-        id: requireString(id, 'incrementOnce id'),
-        guard: g,
-        inc,
-        ...(set === undefined ? {} : { set }),
-      });
-    },
-  };
-
-  const noReactions = (): never => {
-    throw new ProjectordError(
-      'REACTIONS_DISABLED',
-      `Module ${name} tried to append or schedule where reactions do not run (rebuild, replay, verify).`,
-    );
-  };
-  const r = deps.reactions;
-  const ctx: ReactionContext = {
-    ...base,
-    append: (e) => (r ? r.append(event, name, e) : noReactions()),
-    schedule: (d) => (r ? r.schedule(name, d) : noReactions()),
-    cancelDeadline: (id) => (r ? r.cancel(name, id) : noReactions()),
-    readStream: (aggregateId) => (r ? r.readStream(aggregateId) : noReactions()),
-  };
-  return { ctx, intents };
+  return createContextFactory(deps)(event, guard);
 }

@@ -3,7 +3,7 @@ import type { ProjectorEvent } from '../events/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { BatchWriter } from '../writer/batchWriter.js';
 import type { Guard } from '../writer/intents.js';
-import { buildContext, type ReactionServices } from './context.js';
+import { createContextFactory, type ReactionServices } from './context.js';
 import type { Deadline, ModuleDefinition } from './types.js';
 
 /**
@@ -41,6 +41,7 @@ export function createModuleRunner(o: RunnerOptions): ModuleRunner {
     physical: o.physical ?? ((c: string) => c),
     ...(o.reactions ? { reactions: o.reactions } : {}),
   };
+  const buildContext = createContextFactory(deps);
   const guardFor = (event: ProjectorEvent): Guard =>
     module.orderingKey === undefined
       ? { kind: 'version', aggregateId: event.aggregateId, version: event.version }
@@ -48,7 +49,7 @@ export function createModuleRunner(o: RunnerOptions): ModuleRunner {
 
   return {
     async execute(event) {
-      const { ctx, intents } = buildContext(deps, event, guardFor(event));
+      const { ctx, intents } = buildContext(event, guardFor(event));
       if (module.kind === 'projection') await module.apply(event, ctx);
       else await module.react(event, ctx);
       const outcomes = await o.writer.commit(module.name, intents);
@@ -56,7 +57,7 @@ export function createModuleRunner(o: RunnerOptions): ModuleRunner {
     },
     async executeDeadline(deadline) {
       if (module.kind !== 'reaction' || !module.onDeadline) return;
-      const { ctx, intents } = buildContext(deps, undefined, {
+      const { ctx, intents } = buildContext(undefined, {
         kind: 'event',
         eventId: `deadline:${deadline.id}`,
       });

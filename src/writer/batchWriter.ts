@@ -32,11 +32,38 @@ export interface BatchWriterOptions {
   logger: Logger;
 }
 
+/** One commit() call: settles once, when its last intent is written or its first one fails. */
+class Commit {
+  readonly outcomes: OpOutcome[];
+  private remaining: number;
+  private settled = false;
+  constructor(
+    size: number,
+    private readonly onDone: (o: OpOutcome[]) => void,
+    private readonly onFail: (e: Error) => void,
+  ) {
+    this.outcomes = new Array<OpOutcome>(size);
+    this.remaining = size;
+  }
+  resolve(index: number, outcome: OpOutcome): void {
+    this.outcomes[index] = outcome;
+    if (--this.remaining === 0 && !this.settled) {
+      this.settled = true;
+      this.onDone(this.outcomes);
+    }
+  }
+  reject(e: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.onFail(e);
+  }
+}
+
 interface Entry {
   module: string;
   intent: WriteIntent;
-  resolve(o: OpOutcome): void;
-  reject(e: Error): void;
+  commit: Commit;
+  index: number;
 }
 
 export class WriteRejectedError extends Error {
@@ -94,7 +121,7 @@ export function createBatchWriter(o: BatchWriterOptions): BatchWriter {
     const byCollection = new Map<string, Entry[]>();
     for (const e of batch) {
       if (o.canWrite && !o.canWrite(e.module)) {
-        e.reject(new LeaseLostError(e.module));
+        e.commit.reject(new LeaseLostError(e.module));
         continue;
       }
       const list = byCollection.get(e.intent.collection);
@@ -111,14 +138,14 @@ export function createBatchWriter(o: BatchWriterOptions): BatchWriter {
           const failed = new Map(errors.map((err) => [err.index, err]));
           entries.forEach((e, i) => {
             const err = failed.get(i);
-            if (!err) e.resolve('applied');
-            else if (err.code === 11000) e.resolve('duplicate');
-            else e.reject(new WriteRejectedError(`${collection}: ${err.message}`, err.code));
+            if (!err) e.commit.resolve(e.index, 'applied');
+            else if (err.code === 11000) e.commit.resolve(e.index, 'duplicate');
+            else e.commit.reject(new WriteRejectedError(`${collection}: ${err.message}`, err.code));
           });
         } catch (e) {
           const err = toError(e);
           o.logger.debug({ err, collection, ops: entries.length }, 'batch failed');
-          for (const entry of entries) entry.reject(err);
+          for (const entry of entries) entry.commit.reject(err);
         }
       }),
     );
@@ -127,14 +154,11 @@ export function createBatchWriter(o: BatchWriterOptions): BatchWriter {
   return {
     commit(module, intents) {
       if (intents.length === 0) return Promise.resolve([]);
-      const outcomes = intents.map(
-        (intent) =>
-          new Promise<OpOutcome>((resolve, reject) => {
-            pending.push({ module, intent, resolve, reject });
-          }),
-      );
-      schedule();
-      return Promise.all(outcomes);
+      return new Promise<OpOutcome[]>((resolve, reject) => {
+        const commit = new Commit(intents.length, resolve, reject);
+        intents.forEach((intent, index) => pending.push({ module, intent, commit, index }));
+        schedule();
+      });
     },
     async flush() {
       if (timer) clearTimeout(timer);

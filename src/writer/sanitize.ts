@@ -20,15 +20,35 @@ function isPlainObject(v: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/** True when a value has nothing to escape (the common case): it can be written as it is. */
+function alreadyPlain(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== 'object') {
+    return typeof value !== 'number' || Number.isFinite(value);
+  }
+  if (depth > 32) return false;
+  if (Array.isArray(value)) return value.every((v) => alreadyPlain(v, depth + 1));
+  if (!isPlainObject(value)) return true;
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (k.charCodeAt(0) === 36 /* $ */ || k.includes('.') || v === undefined) return false;
+    if (!alreadyPlain(v, depth + 1)) return false;
+  }
+  return true;
+}
+
 export function plainValue(value: unknown): unknown {
+  return alreadyPlain(value) ? value : escapeValue(value);
+}
+
+function escapeValue(value: unknown): unknown {
   if (value === null || typeof value !== 'object') {
     return typeof value === 'number' && !Number.isFinite(value) ? null : value;
   }
-  if (Array.isArray(value)) return value.map(plainValue);
+  if (Array.isArray(value)) return value.map(escapeValue);
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (v !== undefined) out[escapeKey(k)] = plainValue(v);
+    if (v !== undefined) out[escapeKey(k)] = escapeValue(v);
   }
   return out;
 }
