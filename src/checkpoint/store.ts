@@ -35,7 +35,13 @@ export type SaveResult = { ok: true } | { ok: false; reason: 'behind' };
 export interface CheckpointStore {
   load(module: string): Promise<StoredCheckpoint | undefined>;
   save(module: string, update: CheckpointUpdate): Promise<SaveResult>;
-  setMode(module: string, mode: ModuleMode, moduleVersion: number): Promise<void>;
+  /** Records the mode (and, when given, the instance now running the module). */
+  setMode(
+    module: string,
+    mode: ModuleMode,
+    moduleVersion: number,
+    instanceId?: string,
+  ): Promise<void>;
   /** Forget the position (rebuild, version bump, history lost): the module catches up again. */
   reset(module: string, moduleVersion: number): Promise<void>;
 }
@@ -83,10 +89,18 @@ export function createCheckpointStore(db: Db, now: () => Date = () => new Date()
       );
       return { ok: true };
     },
-    async setMode(module, mode, moduleVersion) {
+    async setMode(module, mode, moduleVersion, instanceId) {
       await coll.updateOne(
         { _id: module as never },
-        { $set: { module, mode, moduleVersion, updatedAt: now() } },
+        {
+          $set: {
+            module,
+            mode,
+            moduleVersion,
+            updatedAt: now(),
+            ...(instanceId === undefined ? {} : { instanceId }),
+          },
+        },
         { upsert: true },
       );
     },

@@ -125,7 +125,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
   async function setMode(p: ModulePipeline, mode: ModuleMode): Promise<void> {
     p.checkpointer.mode = mode;
     hooks.onModeChange?.(p.module.name, mode);
-    await checkpoints.setMode(p.module.name, mode, p.module.version);
+    await checkpoints.setMode(p.module.name, mode, p.module.version, config.instanceId);
   }
 
   async function epoch(): Promise<'stopped' | 'again'> {
@@ -250,7 +250,8 @@ export function createDaemon(o: DaemonOptions): Daemon {
   }
 
   async function follow(signal: AbortSignal): Promise<void> {
-    for (const p of pipelines) if (p.checkpointer.mode !== 'live') await setMode(p, 'live');
+    // Every epoch stamps its modules: the checkpoint names the instance running them now.
+    for (const p of pipelines) await setMode(p, 'live');
     const start = minPosition(pipelines.map((p) => p.joinedAt).filter((p): p is Position => !!p));
     let seq = 0;
     const stopPolling = pollDeadLetterRequests();
