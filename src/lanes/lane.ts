@@ -73,7 +73,8 @@ export interface Lane {
   readonly failure: Error | undefined;
 }
 
-type Task = () => Promise<void>;
+/** A unit of a key's queue; `abandon` settles whoever waits on it when the lane drops it unrun. */
+type Task = (() => Promise<void>) & { abandon?: () => void };
 
 const MAX_REMEMBERED_AGGREGATES = 200_000;
 
@@ -151,7 +152,10 @@ export function createLane(o: LaneOptions): Lane {
     }
     if (queue && queue.length > 0) {
       // stopped or failed: the rest stays unfinished (not checkpointed) and is dropped here
-      for (let i = 0; i < queue.length; i++) settle();
+      for (const task of queue) {
+        task.abandon?.();
+        settle();
+      }
     }
     keys.delete(key);
   }
@@ -375,7 +379,7 @@ export function createLane(o: LaneOptions): Lane {
       // Resolves once the handler ran (the scheduler then marks the deadline fired); rejects on
       // a handler error so the deadline stays claimable and fires again later.
       await new Promise<void>((resolve, reject) => {
-        enqueue(deadline.key, async () => {
+        const task: Task = async () => {
           try {
             if (o.executeDeadline) await o.executeDeadline(deadline);
             resolve();
@@ -383,7 +387,11 @@ export function createLane(o: LaneOptions): Lane {
             log.error({ err: toError(e), deadline: deadline.id }, 'deadline handler failed');
             reject(toError(e));
           }
-        });
+        };
+        // Dropped unrun (the lane stopped: a replan or a shutdown): the scheduler must hear of it,
+        // or it waits on this fire forever, stops claiming, and its own stop() never returns.
+        task.abandon = () => reject(new StoppedError());
+        enqueue(deadline.key, task);
       });
     },
     async release(request) {
