@@ -34,10 +34,18 @@ export async function checkSagas(db: Db, facts: StoreFacts): Promise<Verdict> {
   const total = states.reduce((a, s) => a + s.n, 0);
   const open = states.filter((s) => !TERMINAL.has(s._id)).reduce((a, s) => a + s.n, 0);
   const shown = states.map((s) => `${s._id} ${s.n}`).join(', ');
+  const stuck = open
+    ? await db
+        .collection<{ _id: string }>('transfer_saga_state')
+        .find({ state: { $nin: [...TERMINAL] } }, { projection: { _id: 1 }, limit: 5 })
+        .toArray()
+    : [];
   return {
     name: 'sagas',
     ok: open === 0 && total === facts.transferIds.size,
-    detail: `${total} of ${facts.transferIds.size} transfers (${shown || 'none'})`,
+    detail:
+      `${total} of ${facts.transferIds.size} transfers (${shown || 'none'})` +
+      (stuck.length ? `; open: ${stuck.map((d) => d._id).join(', ')}` : ''),
   };
 }
 
@@ -103,11 +111,18 @@ export async function checkDeadLetters(db: Db, poison: readonly PoisonEvent[]): 
 }
 
 export async function checkHistory(db: Db, facts: StoreFacts): Promise<Verdict> {
-  const rows = await db.collection('transaction_history_view').countDocuments();
+  const rows = await db
+    .collection<{ _id: unknown }>('transaction_history_view')
+    .find({}, { projection: { _id: 1 } })
+    .toArray();
+  const ids = new Set(rows.map((r) => String(r._id)));
+  const missing = [...facts.moneyEventIds].filter((id) => !ids.has(id));
   return {
     name: 'history',
-    ok: rows === facts.moneyEvents,
-    detail: `${rows} rows for ${facts.moneyEvents} debits, credits and reversals`,
+    ok: rows.length === facts.moneyEvents && missing.length === 0,
+    detail:
+      `${rows.length} rows for ${facts.moneyEvents} debits, credits and reversals` +
+      (missing.length ? `; no row for ${missing.slice(0, 5).join(', ')}` : ''),
   };
 }
 

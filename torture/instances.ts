@@ -19,8 +19,11 @@ export interface Instance {
   start(): void;
   /** SIGKILL; resolves when the process is gone. */
   kill(): Promise<void>;
-  /** SIGTERM; resolves with the exit code (null when it died by a signal). */
-  terminate(): Promise<number | null>;
+  /**
+   * SIGTERM; resolves with the exit code (null when it died by a signal), or 'hung' when it had
+   * not exited after `timeoutMs` (it is then SIGKILLed: a stop must be bounded, invariant 8).
+   */
+  terminate(timeoutMs: number): Promise<number | null | 'hung'>;
   output(): string;
 }
 
@@ -121,13 +124,19 @@ export function createInstance(o: InstanceOptions): Instance {
       child.kill('SIGKILL');
       await exited;
     },
-    async terminate() {
+    async terminate(timeoutMs) {
       const proc = child;
       if (!proc) return null;
       expected = true;
       proc.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), timeoutMs)));
+      const outcome = await Promise.race([exited.then(() => 'exited' as const), hung]);
+      clearTimeout(timer);
+      if (outcome === 'exited') return proc.exitCode;
+      proc.kill('SIGKILL');
       await exited;
-      return proc.exitCode;
+      return 'hung';
     },
     output: () => out,
   };

@@ -186,8 +186,9 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       timeoutMs: 30 * 60_000,
     });
     const crashes = instances.flatMap((i) => i.unexpectedExits.map((e) => `${i.id} ${e}`));
+    // The config's shutdown.timeoutMs is 15 s: a stop that takes twice that is hung.
     const stopped = await Promise.all(
-      instances.map(async (i) => `${i.id} ${String(await i.terminate())}`),
+      instances.map(async (i) => `${i.id} ${String(await i.terminate(30_000))}`),
     );
     const verdicts: Verdict[] = [
       ...settled.verdicts,
@@ -196,7 +197,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       {
         name: 'stop',
         ok: stopped.every((s) => s.endsWith(' 0')),
-        detail: `SIGTERM exit codes: ${stopped.join(', ')}`,
+        detail: `SIGTERM exit codes (hung: no exit within 30 s): ${stopped.join(', ')}`,
       },
     ];
     const ok = verdicts.every((v) => v.ok || v.waived !== undefined);

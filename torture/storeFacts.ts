@@ -1,4 +1,4 @@
-import type { Db, Document } from 'mongodb';
+import { ObjectId, type Db, type Document } from 'mongodb';
 import { ACCOUNT_EVENTS, MONEY_EVENTS } from '../projections/lib/money.js';
 import { EVENT_STORE } from '../src/events/eventStore.js';
 
@@ -14,6 +14,8 @@ export interface StoreFacts {
   lastAccountVersion: Map<string, number>;
   /** FundsDebited + FundsCredited + DebitReversed: one transaction_history_view row each. */
   moneyEvents: number;
+  /** Their event ids, as the rows' `_id`s (ObjectIds as hex). */
+  moneyEventIds: Set<string>;
   /** Distinct transfer ids of the debits: one transfer saga each. */
   transferIds: Set<string>;
   /** Initial balances of the accounts opened (AccountCreated). */
@@ -27,6 +29,8 @@ export interface StoreFacts {
 
 const ACCOUNT_TYPES: ReadonlySet<string> = new Set(ACCOUNT_EVENTS);
 const MONEY_TYPES: ReadonlySet<string> = new Set(MONEY_EVENTS);
+const idText = (v: unknown): string =>
+  v instanceof ObjectId ? v.toHexString() : typeof v === 'string' ? v : JSON.stringify(v);
 export const cents = (v: unknown): number => (typeof v === 'number' ? Math.round(v * 100) : 0);
 
 export async function readStoreFacts(db: Db, poison: ReadonlySet<string>): Promise<StoreFacts> {
@@ -35,6 +39,7 @@ export async function readStoreFacts(db: Db, poison: ReadonlySet<string>): Promi
     byType: {},
     lastAccountVersion: new Map(),
     moneyEvents: 0,
+    moneyEventIds: new Set(),
     transferIds: new Set(),
     depositsCents: 0,
     feesCents: 0,
@@ -59,7 +64,10 @@ export async function readStoreFacts(db: Db, poison: ReadonlySet<string>): Promi
     const type = String(e.eventType);
     facts.byType[type] = (facts.byType[type] ?? 0) + 1;
     const data = (e.eventData ?? {}) as Document;
-    if (MONEY_TYPES.has(type)) facts.moneyEvents += 1;
+    if (MONEY_TYPES.has(type)) {
+      facts.moneyEvents += 1;
+      facts.moneyEventIds.add(idText(e.eventId));
+    }
     if (type === 'FundsDebited') {
       facts.transferIds.add(String(data.transferId));
       facts.feesCents += cents(data.feeAmount);
