@@ -9,9 +9,8 @@ import { buildBankEvents } from '../workloads/bankEvents.js';
 import { buildTestEvents } from '../workloads/testEvents.js';
 
 /**
- * What scenario 1c profiles (run under `node --cpu-prof` by profile.ts): `single` is 1a's
- * single-upsert module with `writer.flushIntervalMs: 0`, so the process is busy rather than
- * waiting on the flush timer; `bank` is one full 1b run. Workloads are built first; their share
+ * What scenario 1c profiles (run under `node --cpu-prof` by profile.ts): `single` is two runs of
+ * 1a's single-upsert module, `bank` is one full 1b run, both with the default configuration. Workloads are built first; their share
  * of the profile shows up as "benchmark harness".
  */
 const which = process.argv[2];
@@ -22,7 +21,6 @@ if (which === 'single') {
       modules: [singleUpsert],
       sink: createCountingSink(),
       db: createMemoryDb(createMemoryStore()),
-      config: { writer: { flushIntervalMs: 0 } },
     });
   }
 } else if (which === 'bank') {

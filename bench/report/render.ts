@@ -18,11 +18,12 @@ import * as T from './tables.js';
 const NOT_RUN = '_Not run in this report: run `npm run bench`._';
 
 /** The machine's load when a scenario finished (1, 5, 15 minutes), as the scenario saved it. */
-function loadNote(r: { load?: number[] }): string {
+function loadNote(r: { load?: number[]; savedAt: string }): string {
   const l = r.load;
+  const at = `Finished ${r.savedAt.slice(11, 16)} UTC`;
   return l
-    ? `Load average when it finished: ${l.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min).`
-    : '';
+    ? `${at}, load average ${l.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min).`
+    : `${at}.`;
 }
 
 function machine(): string[] {
@@ -81,7 +82,7 @@ export function render(): void {
     "MongoDB's speed: over-the-wire figures on it say how projectord compares with the alternatives",
     'on the same server, not what a real replica set would do.',
     '',
-    `Run ${run ? `${run.startedAt.slice(0, 16).replace('T', ' ')} UTC (${run.part === 'all' ? '`npm run bench`' : '`npm run bench:engine`'}, load average ${run.load1AtStart.toFixed(1)} at the start)` : '?'}; MongoDB backend over the wire: **${backend}**.`,
+    `Run ${run ? `${run.startedAt.slice(0, 16).replace('T', ' ')} UTC (${run.part === 'all' ? '`npm run bench`' : '`npm run bench:engine`'}, load average ${run.load1AtStart.toFixed(1)} at the start, ${(run.scenarios.reduce((a, x) => a + x.seconds, 0) / 60).toFixed(0)} minutes)` : '?'}; MongoDB backend over the wire: **${backend}**.`,
     '',
     '| machine | |',
     '| --- | --- |',
@@ -160,8 +161,8 @@ export function render(): void {
     '',
     profile
       ? [
-          '`node --cpu-prof` of 1a (single upsert with `writer.flushIntervalMs: 0`, so the process is',
-          'busy instead of waiting on the flush timer; two runs) and of one full 1b run. Each sample is',
+          '`node --cpu-prof` of 1a (single upsert, two runs) and of one full 1b run, default',
+          'configuration. Each sample is',
           'charged to the innermost stack frame that belongs to a pipeline stage (bench/lib/cpuProfile.ts);',
           "functions are located in the TypeScript sources through the build's source maps.",
           '',
@@ -197,13 +198,13 @@ export function render(): void {
           '',
           `Ratios: projectord (event-counter) / naive = **${tp.ratios.counterOverNaive.toFixed(2)}×**;`,
           `projectord (single upsert) / naive = **${tp.ratios.singleOverNaive.toFixed(2)}×**;`,
-          ...(tp.ratios.tunedOverNaive === undefined
+          ...(tp.ratios.oldDefaultsOverNaive === undefined
             ? []
             : [
-                `projectord (single upsert, concurrency 512 + flush 0) / naive = **${tp.ratios.tunedOverNaive.toFixed(2)}×**;`,
+                `projectord (single upsert, the defaults before 0302ab9) / naive = **${tp.ratios.oldDefaultsOverNaive.toFixed(2)}×**;`,
               ]),
           `projectord (event-counter) / bare reader = ${tp.ratios.counterOverBare.toFixed(2)}×.`,
-          `The server itself takes the naive writes only **${tp.serverCeiling.ratio.toFixed(2)}×** faster in bulk than awaited one by one.`,
+          `The server alone takes the naive writes **${tp.serverCeiling.ratio.toFixed(2)}×** faster in bulk than awaited one by one: the most batching can win on it.`,
         ].join('\n')
       : NOT_RUN,
     '',

@@ -68,7 +68,7 @@ export interface WireThroughput {
   ratios: {
     counterOverNaive: number;
     singleOverNaive: number;
-    tunedOverNaive?: number;
+    oldDefaultsOverNaive?: number;
     counterOverBare: number;
   };
 }

@@ -143,16 +143,26 @@ export function throughputTable(r: WireThroughput): string {
 }
 
 export function memoryTable(r: WireMemory): string {
+  // Flatness: the range over the second half of the drain, once the heap has its working size.
+  const late = r.samples.filter((x) => x.s >= r.drainS / 2).map((x) => x.rssMb);
   return table(
-    ['backlog', 'source', 'drain time', 'RSS first', 'RSS peak', 'RSS last', 'samples'],
+    [
+      'backlog',
+      'drain time',
+      'RSS first',
+      'RSS peak',
+      'RSS last',
+      'RSS over the second half',
+      'samples',
+    ],
     [
       [
         n0(r.events),
-        r.source,
         `${n1(r.drainS)} s`,
         `${n0(r.rssMb.first)} MB`,
         `**${n0(r.rssMb.peak)} MB**`,
         `${n0(r.rssMb.last)} MB`,
+        `${n0(Math.min(...late))} – ${n0(Math.max(...late))} MB`,
         String(r.samples.length),
       ],
     ],

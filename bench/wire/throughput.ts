@@ -20,22 +20,22 @@ const REPS = 3;
 const INSERT_BATCH = 500;
 
 const SINGLE = { definition: singleUpsert, view: SINGLE_UPSERT_VIEW };
-const TUNED = { lanes: { concurrency: 512 }, writer: { flushIntervalMs: 0 } };
+const OLD_DEFAULTS = { lanes: { concurrency: 64 }, writer: { flushIntervalMs: 5 } };
 type Name =
   | 'bare change-stream reader'
   | 'naive projector (awaited updateOne)'
   | 'projectord, event-counter (2 writes/event)'
   | 'projectord, single upsert (same writes as naive)'
-  | 'projectord, single upsert, concurrency 512 + flush 0';
+  | 'projectord, single upsert, the defaults before 0302ab9';
 const STARTERS: Record<Name, (db: Db, n: number) => Promise<Contender>> = {
   'bare change-stream reader': bareReader,
   'naive projector (awaited updateOne)': naiveProjector,
   'projectord, event-counter (2 writes/event)': (db, n) => projectord(db, n),
   'projectord, single upsert (same writes as naive)': (db, n) =>
     projectord(db, n, { module: SINGLE }),
-  // Configuration only (no engine change): more handlers in flight, no flush timer.
-  'projectord, single upsert, concurrency 512 + flush 0': (db, n) =>
-    projectord(db, n, { module: SINGLE, config: TUNED }),
+  // The lane and writer defaults the engine had until commit 0302ab9 (concurrency 64, 5 ms timer).
+  'projectord, single upsert, the defaults before 0302ab9': (db, n) =>
+    projectord(db, n, { module: SINGLE, config: OLD_DEFAULTS }),
 };
 
 async function race(db: Db, name: Name, seed: number): Promise<number> {
@@ -118,8 +118,8 @@ try {
       singleOverNaive:
         med('projectord, single upsert (same writes as naive)') /
         med('naive projector (awaited updateOne)'),
-      tunedOverNaive:
-        med('projectord, single upsert, concurrency 512 + flush 0') /
+      oldDefaultsOverNaive:
+        med('projectord, single upsert, the defaults before 0302ab9') /
         med('naive projector (awaited updateOne)'),
       counterOverBare:
         med('projectord, event-counter (2 writes/event)') / med('bare change-stream reader'),
