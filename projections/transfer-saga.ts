@@ -63,7 +63,9 @@ async function onDebit(event: ProjectorEvent, ctx: ReactionContext, s: SagaSetti
   };
   const check = await checkDestination(ctx, doc);
   if (check === 'completed') return;
-  if (check !== 'open') return compensate(ctx, doc, check);
+  // A frozen or unknown destination is compensated only when the credit deadline fires: the
+  // command side may still write its own credit meanwhile, and a credited transfer must never
+  // also be reversed (that would create money).
   const key = t.transferId;
   const dueAt = new Date(now.getTime() + s.creditDelayMs);
   await ctx.schedule({

@@ -202,31 +202,27 @@ describe('bank transfers through the engine', () => {
     expect(await balanceOf('late-dst')).toBe(0);
   });
 
-  // KNOWN BUG, pinned here (remove `.fails` once fixed): the saga reverses a debit to a frozen
-  // destination at once (projections/transfer-saga.ts onDebit), not after the grace in which the
-  // command side may still write its own credit, so a one-step transfer whose credit follows its
-  // debit by a moment is both credited and reversed: the bank creates the amount out of nothing.
-  it.fails(
-    'completes a one-step transfer to a frozen account whose own credit follows within the grace',
-    async () => {
-      const config = bankConfig(ctx.dbName, {
-        bank: { sagas: { transfer: { creditDelayMs: 60_000 } } },
-      });
-      const daemon = await daemons.start(config);
-      await bank.open('one-src', 200);
-      await bank.open('one-ice', 0);
-      await bank.freeze('one-ice');
-      const t = { transferId: 'T-one', from: 'one-src', to: 'one-ice', amount: 30, fee: 1 };
-      await bank.debit(t);
-      await waitFor(async () => (await sagaOf('T-one')) !== null, { what: 'the saga to start' });
-      // The command side's own credit (credits to a frozen account are allowed), well in the grace.
-      await bank.credit(t);
-      await settle(ctx.db, daemon);
-      const events = await storedEvents(ctx.db);
-      expect(transferEvents(events, 'DebitReversed', 'T-one')).toEqual([]);
-      expect(await sagaOf('T-one')).toMatchObject({ state: 'Completed' });
-      expect(await balanceOf('one-src')).toBeCloseTo(169, 6);
-      expect(await balanceOf('one-ice')).toBeCloseTo(30, 6);
-    },
-  );
+  // Regression: the saga used to reverse a debit to a frozen destination at once, before the
+  // grace in which the command side may still write its own credit, so a one-step transfer
+  // whose credit followed a moment later was both credited and reversed (money created).
+  it('completes a one-step transfer to a frozen account whose own credit follows within the grace', async () => {
+    const config = bankConfig(ctx.dbName, {
+      bank: { sagas: { transfer: { creditDelayMs: 60_000 } } },
+    });
+    const daemon = await daemons.start(config);
+    await bank.open('one-src', 200);
+    await bank.open('one-ice', 0);
+    await bank.freeze('one-ice');
+    const t = { transferId: 'T-one', from: 'one-src', to: 'one-ice', amount: 30, fee: 1 };
+    await bank.debit(t);
+    await waitFor(async () => (await sagaOf('T-one')) !== null, { what: 'the saga to start' });
+    // The command side's own credit (credits to a frozen account are allowed), well in the grace.
+    await bank.credit(t);
+    await settle(ctx.db, daemon);
+    const events = await storedEvents(ctx.db);
+    expect(transferEvents(events, 'DebitReversed', 'T-one')).toEqual([]);
+    expect(await sagaOf('T-one')).toMatchObject({ state: 'Completed' });
+    expect(await balanceOf('one-src')).toBeCloseTo(169, 6);
+    expect(await balanceOf('one-ice')).toBeCloseTo(30, 6);
+  });
 });

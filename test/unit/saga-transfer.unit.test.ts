@@ -155,19 +155,37 @@ describe('transfer saga: compensating', () => {
     expect(w.ofType('FundsCredited')).toEqual([]);
   }
 
-  it('reverses the debit when the destination does not exist', async () => {
+  it('reverses the debit when the destination does not exist, once the credit is due', async () => {
     const w = world();
     debit(w, { toAccountId: 'nobody' });
     await w.deliver(transferSaga, w.events.at(-1)!);
+    expect(w.ofType('DebitReversed')).toHaveLength(0);
+    w.advance(2 * SEC);
+    await w.fireDue(transferSaga);
     await expectCompensated(w, 'destination_unknown');
   });
 
-  it('reverses the debit when the destination is frozen', async () => {
+  it('reverses the debit when the destination is frozen, once the credit is due', async () => {
     const w = world();
     w.write('dst', 'AccountFrozen', { reason: 'kyc' });
     debit(w);
     await w.deliver(transferSaga, w.events.at(-1)!);
+    w.advance(2 * SEC);
+    await w.fireDue(transferSaga);
     await expectCompensated(w, 'destination_frozen');
+  });
+
+  it('never reverses a transfer to a frozen account whose credit the command side wrote', async () => {
+    const w = world();
+    w.write('dst', 'AccountFrozen', { reason: 'kyc' });
+    debit(w);
+    await w.deliver(transferSaga, w.events.at(-1)!);
+    credit(w, 'dst');
+    await run(w);
+    w.advance(2 * SEC);
+    await w.fireDue(transferSaga);
+    expect(w.ofType('DebitReversed')).toHaveLength(0);
+    expect(state(w)).toMatchObject({ state: 'Completed' });
   });
 
   it('reverses the debit when the destination is frozen before the credit is due', async () => {
@@ -220,6 +238,9 @@ describe('transfer saga: compensating', () => {
     await w.deliver(transferSaga, d, { crashBeforeCommit: true });
     await w.deliver(transferSaga, d);
     await w.deliver(transferSaga, d);
+    w.advance(2 * SEC);
+    await w.fireDue(transferSaga, { crashBeforeCommit: true });
+    await w.fireDue(transferSaga);
     await expectCompensated(w, 'destination_unknown');
   });
 
@@ -227,6 +248,8 @@ describe('transfer saga: compensating', () => {
     const w = world();
     debit(w, { toAccountId: 'nobody' });
     await run(w);
+    w.advance(2 * SEC);
+    await w.fireDue(transferSaga);
     const late = credit(w, 'nobody');
     await run(w);
     expect(state(w)).toMatchObject({ state: 'Compensated', lateCreditEventId: late.eventId });
