@@ -1,8 +1,9 @@
 import type { Position } from '../checkpoint/position.js';
-import type { RawEventDocument } from '../events/types.js';
+import type { ProjectorEvent, RawEventDocument } from '../events/types.js';
 import { toError } from '../lib/errors.js';
 import type { DeadLetterStore } from '../lanes/deadLetters.js';
 import type { ModulePipeline } from './pipeline.js';
+import type { PhantomGuard } from './phantoms.js';
 import type { UpcasterRegistry } from './upcast.js';
 import { validateEnvelope } from './validate.js';
 
@@ -24,6 +25,9 @@ export function createDispatcher(deps: {
   upcasters: UpcasterRegistry;
   deadLetters: DeadLetterStore;
   onIgnored?(eventType: string): void;
+  /** Live-stream events only: drops change events of inserts that were never stored. */
+  phantoms?: PhantomGuard;
+  onPhantom?(event: ProjectorEvent): void;
 }): Dispatcher {
   async function invalid(
     raw: RawEventDocument,
@@ -71,6 +75,11 @@ export function createDispatcher(deps: {
         if (stream)
           for (const p of targets)
             p.checkpointer.register(stream.seq, stream.position, null, false);
+        return;
+      }
+      if (stream && deps.phantoms && !(await deps.phantoms.isStored(event))) {
+        deps.onPhantom?.(event);
+        for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
         return;
       }
       let handledBy = 0;

@@ -4,6 +4,7 @@ import { createCheckpointStore, type ModuleMode } from '../checkpoint/store.js';
 import type { Config } from '../config/schema.js';
 import { ensureEventStoreIndexes } from '../events/eventStore.js';
 import { createDispatcher } from '../dispatch/dispatcher.js';
+import { createPhantomGuard } from '../dispatch/phantoms.js';
 import { createModulePipeline, type ModulePipeline } from '../dispatch/pipeline.js';
 import { createUpcasterRegistry, type Upcaster } from '../dispatch/upcast.js';
 import { backoffDelay, sleep } from '../lanes/backoff.js';
@@ -90,6 +91,15 @@ export function createDaemon(o: DaemonOptions): Daemon {
     upcasters,
     deadLetters,
     ...(hooks.onIgnored ? { onIgnored: hooks.onIgnored } : {}),
+    phantoms: createPhantomGuard(async (aggregateId, version) => {
+      const [stored] = await fetcher.versions(aggregateId, version, version);
+      return stored?.event.eventId;
+    }),
+    onPhantom: (e) =>
+      logger.warn(
+        { aggregateId: e.aggregateId, version: e.version, eventId: e.eventId },
+        'change event of an insert that is not in event_store (a refused write); ignored',
+      ),
   });
   let pipelines: ModulePipeline[] = [];
   let state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -333,6 +343,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
       );
       for (let failures = 0; !abort.signal.aborted;) {
         let r: 'stopped' | 'again';
+        const epochStartedAt = Date.now();
         try {
           r = await epoch();
           failures = 0;
@@ -341,6 +352,8 @@ export function createDaemon(o: DaemonOptions): Daemon {
           // cluster time) is the network's bad moment: checkpoints hold only finished work
           // (invariant 4), so a new epoch after a backoff loses nothing. Anything else stops.
           if (fatal || abort.signal.aborted || classifyError(e) !== 'infrastructure') throw e;
+          // Only failures in a row back off further: an epoch that ran a while starts afresh.
+          if (Date.now() - epochStartedAt > config.source.retryMaxDelayMs) failures = 0;
           failures += 1;
           const delayMs = backoffDelay(
             failures,
