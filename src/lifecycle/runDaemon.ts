@@ -13,6 +13,7 @@ import { createMetrics } from '../observability/metrics.js';
 import { createEventAppender } from '../reactions/append.js';
 import { createDeadlineStore } from '../reactions/deadlines.js';
 import { createDeadlineScheduler } from '../reactions/scheduler.js';
+import { classifyError } from '../source/errors.js';
 import { createDaemon, type Daemon } from './daemon.js';
 import { createEventFetcher } from './fetcher.js';
 import { onShutdownSignal } from './signals.js';
@@ -92,10 +93,14 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     'serving /metrics, /healthz, /readyz',
   );
 
+  // A signal during start-up only asks to stop: start-up ends what it began, then stops (below),
+  // so everything it created is released.
+  let startedUp = false;
   const removeSignals = o.handleSignals
     ? onShutdownSignal((signal) => {
         logger.info({ signal }, 'stopping: draining work and saving checkpoints');
-        void stop();
+        if (startedUp) void stop();
+        else stopController.abort();
       })
     : () => undefined;
   releasers.push({ what: 'signal handlers', run: removeSignals });
@@ -114,7 +119,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
   const fetcher = createEventFetcher(db, registry);
   const appender = createEventAppender({ db, now });
   const deadlineStore = createDeadlineStore(db, now);
-  await deadlineStore.ensureIndexes();
+  await retrying('creating saga_deadlines indexes', () => deadlineStore.ensureIndexes());
 
   const manager = createLeaseManager({
     db,
@@ -188,7 +193,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     logger,
     store: deadlineStore,
   });
-  await scheduler.start();
+  await retrying('starting the deadline scheduler', () => scheduler.start());
   releasers.push({ what: 'deadline scheduler', run: () => scheduler.stop() });
   const stopSampler = startMetricsSampler({
     db,
@@ -226,5 +231,21 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       throw e;
     },
   );
+  startedUp = true;
+  if (stopController.signal.aborted) void stop();
   return { daemon, metricsPort: http.port, stop, finished };
+
+  /** A start-up step that a dropped connection failed is retried like the first connect. */
+  async function retrying(what: string, step: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (e) {
+        if (stopController.signal.aborted || classifyError(e) !== 'infrastructure') throw e;
+        const delayMs = backoffDelay(attempt, 500, 15_000);
+        logger.warn({ err: toError(e), attempt, delayMs }, `${what} failed; retrying`);
+        await sleep(delayMs, stopController.signal);
+      }
+    }
+  }
 }

@@ -127,11 +127,18 @@ export function createDeadlineScheduler(o: DeadlineSchedulerOptions): DeadlineSc
   return {
     start() {
       if (state === 'stopped') return Promise.reject(new Error('deadline scheduler was stopped'));
-      starting ??= store.ensureIndexes().then(() => {
-        if (state !== 'idle') return;
-        state = 'running';
-        loop = run();
-      });
+      starting ??= store.ensureIndexes().then(
+        () => {
+          if (state !== 'idle') return;
+          state = 'running';
+          loop = run();
+        },
+        (e: unknown) => {
+          // Not cached: a start that failed (a dropped connection) may be tried again.
+          starting = undefined;
+          throw toError(e);
+        },
+      );
       return starting;
     },
     async stop() {
