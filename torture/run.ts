@@ -40,6 +40,8 @@ export interface TortureOptions {
   settleTimeoutMs: number;
   /** The transfer saga's timeout (a short one lets every transfer end within the settle). */
   sagaTimeoutMs?: number;
+  /** How long a SIGTERMed instance may take to exit before the stop counts as hung. */
+  stopTimeoutMs?: number;
   log: (line: string) => void;
 }
 
@@ -187,8 +189,9 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     });
     const crashes = instances.flatMap((i) => i.unexpectedExits.map((e) => `${i.id} ${e}`));
     // The config's shutdown.timeoutMs is 15 s: a stop that takes twice that is hung.
+    const stopMs = o.stopTimeoutMs ?? 30_000;
     const stopped = await Promise.all(
-      instances.map(async (i) => `${i.id} ${String(await i.terminate(30_000))}`),
+      instances.map(async (i) => `${i.id} ${String(await i.terminate(stopMs))}`),
     );
     const verdicts: Verdict[] = [
       ...settled.verdicts,
@@ -197,7 +200,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       {
         name: 'stop',
         ok: stopped.every((s) => s.endsWith(' 0')),
-        detail: `SIGTERM exit codes (hung: no exit within 30 s): ${stopped.join(', ')}`,
+        detail: `SIGTERM exit codes (hung: no exit within ${stopMs} ms): ${stopped.join(', ')}`,
       },
     ];
     const ok = verdicts.every((v) => v.ok || v.waived !== undefined);

@@ -38,6 +38,8 @@ export interface LeaseWatch {
     timeoutMs: number,
     what: string,
   ): Promise<OwnerSample & { seenAt: number }>;
+  /** Leases of the module seen released (expiresAt at the epoch), oldest first. */
+  releases(module: string): readonly { owner: string; fence: number }[];
   /** Stops sampling; resolves with every violation seen (empty = invariant held). */
   stop(): Promise<string[]>;
 }
@@ -51,6 +53,8 @@ export interface LeaseWatchOptions {
 
 interface ModuleTrack {
   history: { owner: string; fence: number }[];
+  /** Leases sampled in their released state (expiresAt = the epoch). */
+  releases: { owner: string; fence: number }[];
   sample?: OwnerSample;
   orphanSince?: number;
   orphanReported?: boolean;
@@ -58,7 +62,9 @@ interface ModuleTrack {
 }
 
 export function startLeaseWatch(db: Db, opts: LeaseWatchOptions): LeaseWatch {
-  const tracks = new Map<string, ModuleTrack>(opts.modules.map((m) => [m, { history: [] }]));
+  const tracks = new Map<string, ModuleTrack>(
+    opts.modules.map((m) => [m, { history: [], releases: [] }]),
+  );
   const violations: string[] = [];
   let stopped = false;
 
@@ -90,8 +96,11 @@ export function startLeaseWatch(db: Db, opts: LeaseWatchOptions): LeaseWatch {
       };
       t.history = [...t.history, { owner: lease.owner, fence: lease.fence }].slice(-3);
     }
+    if (lease && lease.expiresAt.getTime() <= 0)
+      t.releases.push({ owner: lease.owner, fence: lease.fence });
     const owned = lease && lease.expiresAt.getTime() > now && live.has(lease.owner);
-    if (owned) {
+    // Before its first lease a module is starting up, not orphaned.
+    if (owned || !t.sample) {
       t.orphanSince = undefined;
       t.orphanReported = false;
     } else {
@@ -138,6 +147,7 @@ export function startLeaseWatch(db: Db, opts: LeaseWatchOptions): LeaseWatch {
 
   return {
     current: (module) => tracks.get(module)?.sample,
+    releases: (module) => tracks.get(module)?.releases ?? [],
     async waitForOwner(module, accept, timeoutMs, what) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

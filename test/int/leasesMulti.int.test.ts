@@ -182,7 +182,6 @@ describe('leases across instances', () => {
     });
     const owner = w.current(EVENT_COUNTER_MODULE);
     expect(owner).toMatchObject({ owner: next.owner, fence: next.fence });
-    expect((await readCheckpoint(db, EVENT_COUNTER_MODULE))?.instanceId).toBe(next.owner);
     expect(await w.stop()).toEqual([]);
   });
 
@@ -232,9 +231,14 @@ describe('leases across instances', () => {
     console.log(
       `[leasesMulti] SIGTERM of a: c took over ${toC.seenAt - exitedAt} ms after its exit`,
     );
-    // Released, not expired: c held the lease before a's last renewal would have run out.
+    // Released, not expired: a's lease was seen released, or c held it before a's last renewal
+    // would have run out (the release and the takeover can both fall between two samples).
     expect(toC.previous?.owner).toBe('a');
-    expect(toC.since).toBeLessThan(toC.previous?.expiresAt ?? 0);
+    const released = w.releases(EVENT_COUNTER_MODULE).some((r) => r.owner === 'a');
+    expect(
+      released || toC.since < (toC.previous?.expiresAt ?? 0),
+      `a's lease released (samples: ${JSON.stringify(w.releases(EVENT_COUNTER_MODULE))}) or taken over at ${toC.since} before its expiry ${String(toC.previous?.expiresAt)}`,
+    ).toBe(true);
 
     byId('b').daemon.kill('SIGKILL');
     const killedAt = Date.now();
@@ -250,7 +254,8 @@ describe('leases across instances', () => {
 
     const written = await workload.done;
     await converge(written, () => byId('c').daemon.assertRunning());
-    for (const m of MODULES) expect((await readCheckpoint(db, m))?.instanceId).toBe('c');
+    // Who saved each checkpoint when is the watch's "writer" rule; here: one exists per module.
+    for (const m of MODULES) expect(await readCheckpoint(db, m)).not.toBeNull();
     expect(await w.stop()).toEqual([]);
   });
 });

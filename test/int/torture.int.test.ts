@@ -20,7 +20,7 @@ describe('torture (short)', () => {
   // A timed-out test never reaches runTorture's own cleanup: no daemon may outlive the test.
   afterEach(killAllInstances);
 
-  it('1,000 events + poison, 2 instances, 3 kills, cuts every ~1 s: every check passes', async () => {
+  it('400 events + poison, 2 instances, 3 kills, cuts every ~1 s: every check passes', async () => {
     const lines: string[] = [];
     const done: { result?: TortureResult } = {};
     onTestFailed(() => {
@@ -30,7 +30,7 @@ describe('torture (short)', () => {
         console.error(`[torture] ${id} output (tail):\n${out.slice(-6000)}`);
     });
     const result = await runTorture({
-      events: 1000,
+      events: 400,
       kills: 3,
       seed,
       mongoUri: mongoUri(),
@@ -39,7 +39,8 @@ describe('torture (short)', () => {
       instances: 2,
       accounts: 30,
       rate: 200,
-      settleTimeoutMs: 30_000,
+      settleTimeoutMs: 32_000,
+      stopTimeoutMs: 16_000,
       sagaTimeoutMs: 15_000,
       log: (line) => lines.push(line),
     });
