@@ -37,5 +37,5 @@ saveResult('run', {
   load1AtStart,
   scenarios,
 });
-render();
+await render();
 if (scenarios.some((s) => !s.ok)) process.exit(1);

@@ -2,6 +2,7 @@ import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import { configSchema } from '../../src/config/schema.js';
 import { packageRoot } from '../../src/lib/paths.js';
 import { loadResult } from '../lib/results.js';
@@ -52,7 +53,7 @@ function machine(): string[] {
   ];
 }
 
-export function render(): void {
+export async function render(): Promise<void> {
   const root = packageRoot();
   const docs = join(root, 'docs');
   const run = loadResult<R.RunInfo>('run');
@@ -261,6 +262,9 @@ export function render(): void {
       : NOT_RUN,
     '',
   ].join('\n');
-  writeFileSync(join(docs, 'BENCHMARKS.md'), text);
-  process.stdout.write(`[bench] wrote ${join(docs, 'BENCHMARKS.md')}\n`);
+  // Formatted like every other file of the repository, so `npm run lint` accepts it as written.
+  const file = join(docs, 'BENCHMARKS.md');
+  const options = (await resolveConfig(file)) ?? {};
+  writeFileSync(file, await format(text, { ...options, parser: 'markdown' }));
+  process.stdout.write(`[bench] wrote ${file}\n`);
 }
