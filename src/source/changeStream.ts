@@ -73,6 +73,7 @@ export async function* changeStreamSource(
     try {
       let opened = false;
       while (!o.signal.aborted) {
+        const askedAt = performance.now();
         const change = (await stream.tryNext()) as ChangeStreamInsertDocument | null;
         if (!opened) {
           opened = true;
@@ -88,7 +89,11 @@ export async function* changeStreamSource(
               ? toPosition(token, lastClusterTime)
               : undefined;
           yield { kind: 'idle', position: idle };
-          await sleep(Math.min(o.maxAwaitTimeMs, 25), o.signal);
+          // A server that honours maxAwaitTimeMS already waited; one that answers at once (the
+          // embedded fallback) gets a short pause so the loop does not spin.
+          if (performance.now() - askedAt < o.maxAwaitTimeMs / 2) {
+            await sleep(Math.min(o.maxAwaitTimeMs, 20), o.signal);
+          }
           continue;
         }
         const clusterTime = change.clusterTime ?? lastClusterTime;
