@@ -185,21 +185,27 @@ export function createLane(o: LaneOptions): Lane {
     return typeof f === 'string' ? f : undefined;
   }
 
+  /** What identifies an event in the dead letters (and lets a retry re-read it). */
+  function letterOf(item: EventItem, key: string) {
+    const { event } = item;
+    return {
+      module: module.name,
+      key,
+      eventId: event.eventId,
+      aggregateId: event.aggregateId,
+      eventType: event.eventType,
+      version: event.version,
+      sourceId: item.raw._id,
+      event: item.raw,
+    };
+  }
+
   async function applyEvent(item: EventItem, key: string): Promise<Outcome> {
     const { event } = item;
     if (parked.has(key)) {
       if (!o.deadLetters) throw new Error(`key ${key} is parked but no dead-letter store is set`);
       await persistently('recording a waiting event', () =>
-        o.deadLetters!.wait({
-          module: module.name,
-          key,
-          eventId: event.eventId,
-          aggregateId: event.aggregateId,
-          eventType: event.eventType,
-          version: event.version,
-          sourceId: item.raw._id,
-          event: item.raw,
-        }),
+        o.deadLetters!.wait(letterOf(item, key)),
       );
       return 'waiting';
     }
@@ -290,16 +296,9 @@ export function createLane(o: LaneOptions): Lane {
     );
     await persistently('dead-lettering', () =>
       o.deadLetters!.park({
-        module: module.name,
-        key,
-        eventId: event.eventId,
-        aggregateId: event.aggregateId,
-        eventType: event.eventType,
-        version: event.version,
-        sourceId: item.raw._id,
+        ...letterOf(item, key),
         error: { message: err.message, ...(field ? { field } : {}) },
         attempts,
-        event: item.raw,
       }),
     );
     parked.add(key);
