@@ -23,6 +23,8 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
     'Events read per batch when a module catches up by scanning event_store.',
   'source.batchSize': 'Change-stream batch size (events per getMore).',
   'source.maxAwaitTimeMs': 'Longest wait of one getMore while the stream is quiet.',
+  'source.confirmInserts':
+    'Re-read each live event from event_store before dispatching it: auto = only on servers that are not a real mongod (the embedded fallback reports inserts it refused), always, or never.',
   'source.retryBaseDelayMs':
     'First delay before reopening the change stream after a transient error.',
   'source.retryMaxDelayMs':

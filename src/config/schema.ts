@@ -57,6 +57,12 @@ export const configSchema = z
         /** Backoff for resubscribing after a transient error. */
         retryBaseDelayMs: ms(100, 1),
         retryMaxDelayMs: ms(10_000, 1),
+        /**
+         * Re-read every live event from event_store before dispatching it. `auto`: only when the
+         * server is not a real mongod (its buildInfo has no gitVersion) — the embedded fallback
+         * emits change events for inserts it refused with E11000.
+         */
+        confirmInserts: z.enum(['auto', 'always', 'never']).default('auto'),
       })
       .strict()
       .prefault({}),

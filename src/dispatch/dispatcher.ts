@@ -27,6 +27,8 @@ export function createDispatcher(deps: {
   onIgnored?(eventType: string): void;
   /** Live-stream events only: drops change events of inserts that were never stored. */
   phantoms?: PhantomGuard;
+  /** Live-stream events only: when set, every event must be found in event_store. */
+  confirmStored?(raw: RawEventDocument): Promise<boolean>;
   onPhantom?(event: ProjectorEvent): void;
 }): Dispatcher {
   async function invalid(
@@ -77,7 +79,11 @@ export function createDispatcher(deps: {
             p.checkpointer.register(stream.seq, stream.position, null, false);
         return;
       }
-      if (stream && deps.phantoms && !(await deps.phantoms.isStored(event))) {
+      if (
+        stream &&
+        ((deps.confirmStored && !(await deps.confirmStored(raw))) ||
+          (deps.phantoms && !(await deps.phantoms.isStored(event))))
+      ) {
         deps.onPhantom?.(event);
         for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
         return;

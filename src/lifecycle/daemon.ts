@@ -2,7 +2,8 @@ import type { Db } from 'mongodb';
 import { minPosition, toPosition, type Position } from '../checkpoint/position.js';
 import { createCheckpointStore, type ModuleMode } from '../checkpoint/store.js';
 import type { Config } from '../config/schema.js';
-import { ensureEventStoreIndexes } from '../events/eventStore.js';
+import { ensureEventStoreIndexes, eventStore } from '../events/eventStore.js';
+import { decideConfirmInserts } from '../source/confirmInserts.js';
 import { createDispatcher } from '../dispatch/dispatcher.js';
 import { createPhantomGuard } from '../dispatch/phantoms.js';
 import { createModulePipeline, type ModulePipeline } from '../dispatch/pipeline.js';
@@ -87,10 +88,20 @@ export function createDaemon(o: DaemonOptions): Daemon {
     logger,
     ...(hooks.canWrite ? { canWrite: hooks.canWrite } : {}),
   });
+  // Decided once per daemon, on first use; see source.confirmInserts.
+  let confirmDecision: Promise<boolean> | undefined;
+  const confirmInserts = () =>
+    (confirmDecision ??= decideConfirmInserts(db, config.source.confirmInserts, logger));
   const dispatcher = createDispatcher({
     upcasters,
     deadLetters,
     ...(hooks.onIgnored ? { onIgnored: hooks.onIgnored } : {}),
+    confirmStored: async (raw) => {
+      if (!(await confirmInserts())) return true;
+      return (
+        (await eventStore(db).countDocuments({ _id: { $eq: raw._id as never } }, { limit: 1 })) > 0
+      );
+    },
     phantoms: createPhantomGuard(async (aggregateId, version) => {
       const [stored] = await fetcher.versions(aggregateId, version, version);
       return stored?.event.eventId;

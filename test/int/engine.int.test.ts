@@ -134,6 +134,28 @@ describe('engine', () => {
     ).toBe(0);
   });
 
+  it('never applies a change event whose insert is not in event_store (phantom first)', async () => {
+    // The embedded fallback emits change events for inserts it refused (E11000), sometimes before
+    // the winner's. The seam plays that: a phantom of ph v1 right before the real one.
+    await start({
+      async *source(o) {
+        for await (const item of changeStreamSource(o)) {
+          if (item.kind === 'event' && item.raw.aggregateId === 'ph' && item.raw.version === 1) {
+            yield {
+              ...item,
+              raw: { ...testEvent('ph', 1, new Date()), eventData: { phantom: true } },
+            };
+          }
+          yield item;
+        }
+      },
+    });
+    await append('ph', 1, 1);
+    const real = await eventStore(ctx.db).findOne({ aggregateId: 'ph', version: 1 });
+    await untilCounter('ph', 'count', 1);
+    expect((await counter('ph'))?.lastEventId).toBe(real?.eventId.toHexString());
+  });
+
   it('repairs a version gap from event_store when the stream skips an event', async () => {
     // The seam drops gap-a v2 from the live stream; the lane must fetch it before applying v3.
     await start({

@@ -67,6 +67,15 @@ describe('configuration', () => {
     expect(err.message).toContain('"metrics.port"');
   });
 
+  it('rejects a value outside an enumeration (source.confirmInserts)', () => {
+    const err = failure(() =>
+      loadConfig({ env: { PROJECTORD_SOURCE_CONFIRM_INSERTS: 'sometimes' } }),
+    );
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain('"source.confirmInserts"');
+    expect(loadConfig({ env: {} }).source.confirmInserts).toBe('auto');
+  });
+
   it('rejects an out-of-range value', () => {
     const err = failure(() => loadConfig({ env: {}, flags: { metrics: { port: 70000 } } }));
     expect(err.message).toContain('"metrics.port"');
