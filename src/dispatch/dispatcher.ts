@@ -1,11 +1,11 @@
 import type { Position } from '../checkpoint/position.js';
 import type { ProjectorEvent, RawEventDocument } from '../events/types.js';
-import { toError } from '../lib/errors.js';
 import type { DeadLetterStore } from '../lanes/deadLetters.js';
 import type { ModulePipeline } from './pipeline.js';
 import type { PhantomGuard } from './phantoms.js';
+import { prepareEvent } from './prepare.js';
+import { idString } from './validate.js';
 import type { UpcasterRegistry } from './upcast.js';
-import { validateEnvelope } from './validate.js';
 
 /**
  * Routes one raw event to the module pipelines that handle its type: validate the envelope,
@@ -27,8 +27,6 @@ export function createDispatcher(deps: {
   onIgnored?(eventType: string): void;
   /** Live-stream events only: drops change events of inserts that were never stored. */
   phantoms?: PhantomGuard;
-  /** Live-stream events only: when set, every event must be found in event_store. */
-  confirmStored?(raw: RawEventDocument): Promise<boolean>;
   onPhantom?(event: ProjectorEvent): void;
 }): Dispatcher {
   async function invalid(
@@ -38,7 +36,8 @@ export function createDispatcher(deps: {
     message: string,
   ): Promise<void> {
     const type = raw.eventType;
-    const eventId = typeof raw.eventId === 'string' ? raw.eventId : String(raw._id);
+    // The event's own id when it has one (string or ObjectId), else its storage _id.
+    const eventId = idString(raw.eventId) ?? idString(raw._id) ?? String(raw._id);
     for (const p of targets) {
       if (typeof type === 'string' && !p.handles.has(type)) continue;
       await deps.deadLetters.invalid({
@@ -57,19 +56,9 @@ export function createDispatcher(deps: {
 
   return {
     async dispatch(raw, targets, stream) {
-      const v = validateEnvelope(raw);
-      let event = v.ok ? v.event : undefined;
-      let problem = v.ok ? undefined : { field: v.field, message: v.message };
-      if (event) {
-        try {
-          const up = deps.upcasters.upcast(event.eventType, event.eventVersion, event.eventData);
-          if (up.data !== event.eventData)
-            event = { ...event, eventVersion: up.version, eventData: up.data };
-        } catch (e) {
-          problem = { field: 'eventData', message: `upcasting failed: ${toError(e).message}` };
-          event = undefined;
-        }
-      }
+      const v = prepareEvent(raw, deps.upcasters);
+      const event = v.ok ? v.event : undefined;
+      const problem = v.ok ? undefined : { field: v.field, message: v.message };
       if (!event) {
         // Dead letters first: once registered, the checkpoint may pass the event, so a crash or
         // a failed write before the dead letter is durable would lose it for good.
@@ -79,11 +68,7 @@ export function createDispatcher(deps: {
             p.checkpointer.register(stream.seq, stream.position, null, false);
         return;
       }
-      if (
-        stream &&
-        ((deps.confirmStored && !(await deps.confirmStored(raw))) ||
-          (deps.phantoms && !(await deps.phantoms.isStored(event))))
-      ) {
+      if (stream && deps.phantoms && !(await deps.phantoms.isStored(event, raw._id))) {
         deps.onPhantom?.(event);
         for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
         return;

@@ -9,7 +9,7 @@ import type { EventMetadata, ProjectorEvent, RawEventDocument } from '../events/
 export type Validated =
   { ok: true; event: ProjectorEvent } | { ok: false; field: string; message: string };
 
-function idString(v: unknown): string | undefined {
+export function idString(v: unknown): string | undefined {
   if (typeof v === 'string' && v !== '') return v;
   if (v instanceof ObjectId) return v.toHexString();
   return undefined;

@@ -96,15 +96,12 @@ export function createDaemon(o: DaemonOptions): Daemon {
     upcasters,
     deadLetters,
     ...(hooks.onIgnored ? { onIgnored: hooks.onIgnored } : {}),
-    confirmStored: async (raw) => {
-      if (!(await confirmInserts())) return true;
-      return (
-        (await eventStore(db).countDocuments({ _id: { $eq: raw._id as never } }, { limit: 1 })) > 0
-      );
-    },
-    phantoms: createPhantomGuard(async (aggregateId, version) => {
-      const [stored] = await fetcher.versions(aggregateId, version, version);
-      return stored?.event.eventId;
+    phantoms: createPhantomGuard({
+      storedEventId: async (aggregateId, version) =>
+        (await fetcher.versions(aggregateId, version, version))[0]?.event.eventId,
+      confirmEvery: confirmInserts,
+      existsById: async (id) =>
+        (await eventStore(db).countDocuments({ _id: { $eq: id as never } }, { limit: 1 })) > 0,
     }),
     onPhantom: (e) =>
       logger.warn(

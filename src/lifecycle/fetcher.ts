@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { eventStore } from '../events/eventStore.js';
 import type { ProjectorEvent, RawEventDocument } from '../events/types.js';
 import type { UpcasterRegistry } from '../dispatch/upcast.js';
-import { validateEnvelope } from '../dispatch/validate.js';
+import { prepareEvent } from '../dispatch/prepare.js';
 import { readVersions } from '../source/catchUp.js';
 
 /**
@@ -22,10 +22,8 @@ export interface EventFetcher {
 
 export function createEventFetcher(db: Db, upcasters: UpcasterRegistry): EventFetcher {
   const prepare = (raw: RawEventDocument) => {
-    const v = validateEnvelope(raw);
-    if (!v.ok) return undefined;
-    const up = upcasters.upcast(v.event.eventType, v.event.eventVersion, v.event.eventData);
-    return { event: { ...v.event, eventVersion: up.version, eventData: up.data }, raw };
+    const v = prepareEvent(raw, upcasters);
+    return v.ok ? { event: v.event, raw } : undefined;
   };
   return {
     async versions(aggregateId, from, to) {

@@ -1,7 +1,7 @@
 import type { Db, Document } from 'mongodb';
 import type { Config } from '../config/schema.js';
 import type { UpcasterRegistry } from '../dispatch/upcast.js';
-import { validateEnvelope } from '../dispatch/validate.js';
+import { prepareEvent } from '../dispatch/prepare.js';
 import type { ProjectorEvent, RawEventDocument } from '../events/types.js';
 import { createLane } from '../lanes/lane.js';
 import { ProjectordError, toError } from '../lib/errors.js';
@@ -115,14 +115,8 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
     logger,
   });
   const prepare = (raw: RawEventDocument): ProjectorEvent | undefined => {
-    const v = validateEnvelope(raw);
-    if (!v.ok) return undefined;
-    try {
-      const up = o.upcasters.upcast(v.event.eventType, v.event.eventVersion, v.event.eventData);
-      return { ...v.event, eventVersion: up.version, eventData: up.data };
-    } catch {
-      return undefined;
-    }
+    const v = prepareEvent(raw, o.upcasters);
+    return v.ok ? v.event : undefined;
   };
   const handles = new Set<string>(module.handles);
   const run: ProjectionRun = { scanned: 0, handled: 0, invalid: 0 };

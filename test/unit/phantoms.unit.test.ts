@@ -21,9 +21,11 @@ describe('phantom guard', () => {
   ]);
   let lookups = 0;
   const guard = () =>
-    createPhantomGuard((aggregateId, version) => {
-      lookups++;
-      return Promise.resolve(store.get(`${aggregateId}:${version}`));
+    createPhantomGuard({
+      storedEventId: (aggregateId, version) => {
+        lookups++;
+        return Promise.resolve(store.get(`${aggregateId}:${version}`));
+      },
     });
 
   it('passes events in version order without asking the store', async () => {
