@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import type { AppendInput } from '../../src/events/eventStore.js';
+import { storedEventDocument, type AppendInput } from '../../src/events/eventStore.js';
 import type { RawEventDocument } from '../../src/events/types.js';
 import { createAccountBook, type AccountBook } from '../../src/simulate/accountBook.js';
 import type { Command } from '../../src/simulate/commands.js';
@@ -35,19 +35,7 @@ export interface BankWorkloadOptions {
 }
 
 function toRaw(input: AppendInput, version: number, at: Date): RawEventDocument {
-  return {
-    eventId: input.eventId ?? new ObjectId(),
-    aggregateId: input.aggregateId,
-    aggregateType: input.aggregateType,
-    eventType: input.eventType,
-    eventVersion: input.eventVersion ?? '1.0',
-    version,
-    eventTimestamp: input.eventTimestamp ?? at,
-    storedAt: at,
-    commandId: input.commandId ?? new ObjectId(),
-    eventData: input.eventData,
-    eventMetadata: input.eventMetadata ?? {},
-  };
+  return storedEventDocument(input, version, at);
 }
 
 function inputsFor(cmd: Command, book: AccountBook, issued: Issued): AppendInput[] {

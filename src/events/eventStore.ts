@@ -70,6 +70,23 @@ function idString(id: string | ObjectId): string {
   return typeof id === 'string' ? id : id.toHexString();
 }
 
+/** The document an append stores (DOMAIN.md "The event store"), stamped `at`. */
+export function storedEventDocument(input: AppendInput, version: number, at: Date): Document {
+  return {
+    eventId: input.eventId ?? new ObjectId(),
+    aggregateId: input.aggregateId,
+    aggregateType: input.aggregateType,
+    eventType: input.eventType,
+    eventVersion: input.eventVersion ?? '1.0',
+    version,
+    eventTimestamp: input.eventTimestamp ?? at,
+    storedAt: at,
+    commandId: input.commandId ?? new ObjectId(),
+    eventData: input.eventData,
+    eventMetadata: input.eventMetadata ?? {},
+  };
+}
+
 export async function appendEvent(
   db: Db,
   input: AppendInput,
@@ -87,20 +104,7 @@ export async function appendEvent(
         `Aggregate ${input.aggregateId} is at version ${version - 1}, expected ${opts.expectedVersion}.`,
       );
     }
-    const at = now();
-    const doc: Document = {
-      eventId,
-      aggregateId: input.aggregateId,
-      aggregateType: input.aggregateType,
-      eventType: input.eventType,
-      eventVersion: input.eventVersion ?? '1.0',
-      version,
-      eventTimestamp: input.eventTimestamp ?? at,
-      storedAt: at,
-      commandId: input.commandId ?? new ObjectId(),
-      eventData: input.eventData,
-      eventMetadata: input.eventMetadata ?? {},
-    };
+    const doc = storedEventDocument({ ...input, eventId }, version, now());
     try {
       await coll.insertOne(doc);
       return { eventId: idString(eventId), version, duplicate: false };
