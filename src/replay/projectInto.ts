@@ -26,7 +26,8 @@ import { assertProjection } from './select.js';
  *  - a strict lane: the first handler error stops the run and rejects with a
  *    ProjectionFailedError naming the event (nothing is parked, nothing is dead-lettered).
  * Envelopes the daemon would dead-letter as invalid (bad fields, failing upcaster) are skipped
- * and counted, as the live model never applied them either. Resolves once every write is
+ * and counted, as the live model never applied them either; so are the events `exclude` names
+ * (verify: those dead-lettered for the module and not resolved). Resolves once every write is
  * durable; on rejection every write already sent has landed too, so the caller may drop the
  * targets without a late batch recreating them.
  */
@@ -37,6 +38,12 @@ export interface ProjectIntoOptions {
   physical(collection: string): string;
   /** Restricts the scan; built by projectord from operator flags, never from event values. */
   filter?: Document;
+  /**
+   * Events to leave out though the module handles them (asked with the raw document of a valid
+   * event). An excluded event still moves its aggregate's version, so the next one is no gap:
+   * gap repair would fetch the excluded event from event_store and apply it after all.
+   */
+  exclude?(raw: RawEventDocument): boolean;
   config: Pick<Config, 'bank' | 'modules' | 'source' | 'lanes' | 'writer' | 'retry'>;
   logger: Logger;
   signal: AbortSignal;
@@ -50,6 +57,8 @@ export interface ProjectionRun {
   handled: number;
   /** Events skipped because their envelope was invalid or an upcaster failed. */
   invalid: number;
+  /** Handled events left out because `exclude` named them (absent: nothing was excluded). */
+  excluded?: number;
 }
 
 export class ProjectionFailedError extends ProjectordError {
@@ -119,7 +128,7 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
     return v.ok ? v.event : undefined;
   };
   const handles = new Set<string>(module.handles);
-  const run: ProjectionRun = { scanned: 0, handled: 0, invalid: 0 };
+  const run: ProjectionRun = { scanned: 0, handled: 0, invalid: 0, excluded: 0 };
   // A stop request must also end handler retries of an unreachable database, which never give up.
   const stopLane = () => void lane.stop();
   signal.addEventListener('abort', stopLane, { once: true });
@@ -139,6 +148,11 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
       }
       if (!handles.has(event.eventType)) {
         lane.observe(event); // moves the aggregate's version: not a gap
+        continue;
+      }
+      if (o.exclude?.(raw)) {
+        run.excluded = (run.excluded ?? 0) + 1;
+        lane.observe(event);
         continue;
       }
       run.handled++;

@@ -6,7 +6,7 @@ import type { ProjectionDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
 import { dropAll, prepareTargets } from './collections.js';
 import { physicalMap, randomTag, replayName, verifyName } from './names.js';
-import { projectInto, type ProjectionRun } from './projectInto.js';
+import { projectInto, type ProjectIntoOptions, type ProjectionRun } from './projectInto.js';
 
 /** What every re-run of a projection from event_store needs (verify, replay, rebuild). */
 export interface RecomputeOptions {
@@ -22,6 +22,7 @@ export interface TemporaryRunOptions extends RecomputeOptions {
   /** Names the collections (`<collection>__<kind>_<random>`) and the log line of a failed drop. */
   kind: 'verify' | 'replay';
   filter?: Document;
+  exclude?: ProjectIntoOptions['exclude'];
   now?(): Date;
   onProgress?(scanned: number): void;
 }

@@ -3,7 +3,8 @@ import type { ModuleVerdict } from './verify.js';
 
 /**
  * How verify reports to a person: the first differences of a module, one per line, then one
- * summary line per module. Plain text, stable wording (operators grep it).
+ * summary line per module. Plain text, stable wording (operators grep it). The summary names
+ * the events left out as dead-lettered for the module (verify.ts NOT_APPLIED) when there are any.
  */
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -24,9 +25,11 @@ export function formatSummary(v: ModuleVerdict): string {
   }
   const documents = v.collections.reduce((n, c) => n + c.expectedDocuments, 0);
   const skipped = v.run.invalid > 0 ? `, ${plural(v.run.invalid, 'invalid event')} skipped` : '';
+  const excluded = v.run.excluded ?? 0;
+  const deadLettered = excluded > 0 ? `, ${plural(excluded, 'dead-lettered event')} excluded` : '';
   const checked =
     `${plural(v.collections.length, 'collection')}, ${plural(documents, 'document')}, ` +
-    `${plural(v.run.handled, 'event')} re-run${skipped}`;
+    `${plural(v.run.handled, 'event')} re-run${skipped}${deadLettered}`;
   if (v.status === 'match') return `${v.module}: matches event_store (${checked})`;
   const differing = v.collections.reduce((n, c) => n + c.differing, 0);
   const where = v.collections

@@ -1,16 +1,24 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eventStore } from '../../src/events/eventStore.js';
 import {
+  DEAD_LETTERS,
+  type DeadLetter,
+  type DeadLetterStatus,
+} from '../../src/lanes/deadLetters.js';
+import {
   EVENT_COUNTER_TOTALS,
   EVENT_COUNTER_VIEW,
 } from '../../src/modules/testing/eventCounter.js';
 import { operatorArgs, runCli, useCounterAndSagaConfig } from '../helpers/cli.js';
-import { counterEvents, poisonEvent, projectCounterOnce } from '../helpers/engine.js';
-import { useTestDb } from '../helpers/mongo.js';
+import { counterEvents, poisonEvent, projectCounterOnce, startEngine } from '../helpers/engine.js';
+import { useTestDb, waitFor } from '../helpers/mongo.js';
+import { testEvent } from '../helpers/workload.js';
 
 /**
  * `projectord verify` in process against the harness MongoDB: the live model is made by the
- * daemon (event-counter), then compared by the CLI with a recompute from event_store.
+ * daemon (event-counter), then compared by the CLI with a recompute from event_store. The tests
+ * run in order on one database; the dead-letter ones add aggregates whose poison event the
+ * daemon dead-lettered, which verify must leave out (and count) instead of stopping at it.
  */
 describe('projectord verify', () => {
   let ctx: Awaited<ReturnType<typeof useTestDb>>;
@@ -100,13 +108,140 @@ describe('projectord verify', () => {
     expect(limit.err).toContain('--limit must be an integer');
   });
 
-  it('reports a module that cannot be recomputed (exit 1) and still drops its temporary collections', async () => {
-    await eventStore(ctx.db).insertOne(poisonEvent('poisoned', 1));
+  /** Appends `types` as versions 1, 2, … of `aggregateId`. */
+  async function append(aggregateId: string, types: readonly string[]): Promise<void> {
+    await eventStore(ctx.db).insertMany(
+      types.map((eventType, i) => ({ ...testEvent(aggregateId, i + 1, new Date()), eventType })),
+    );
+  }
+  const letters = () => ctx.db.collection<DeadLetter>(DEAD_LETTERS);
+  const statuses = async (key: string) =>
+    (await letters().find({ key }).sort({ order: 1 }).toArray()).map((d) => d.status);
+  const view = (id: string) =>
+    ctx.db.collection<{ _id: string; count?: number }>(EVENT_COUNTER_VIEW).findOne({ _id: id });
+  /** Runs a daemon, does `during`, waits until `ready` holds, then stops it (writes flushed). */
+  async function runDaemonUntil(
+    what: string,
+    ready: () => Promise<boolean>,
+    during?: () => Promise<void>,
+  ) {
+    const daemon = await startEngine(ctx.db);
+    try {
+      await during?.();
+      await waitFor(ready, { what });
+    } finally {
+      await daemon.stop();
+    }
+  }
+  const summary = (docs: number, events: number, excluded: number) =>
+    `event-counter: matches event_store (2 collections, ${docs} documents, ${events} events ` +
+    `re-run, ${excluded} dead-lettered event${excluded === 1 ? '' : 's'} excluded)`;
+
+  it('leaves out a parked event and the event waiting behind it, and says so (exit 0)', async () => {
+    await append('dl-parked', ['TestEvent', 'TestPoison', 'TestEvent']);
+    await runDaemonUntil('dl-parked parked with one waiting', async () => {
+      const s = await statuses('dl-parked');
+      return s.join(',') === 'parked,waiting';
+    });
+    // The live model holds version 1 alone: re-running 2 or 3 would stop or differ.
+    expect(await view('dl-parked')).toMatchObject({ count: 1, version: 1 });
+
+    const r = await cli('verify', 'event-counter');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')).toEqual([summary(10, 81, 2)]);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('leaves out a skipped event but re-runs the events released after it', async () => {
+    await append('dl-skipped', ['TestEvent', 'TestPoison', 'TestEvent', 'TestEvent']);
+    await runDaemonUntil(
+      'dl-skipped skipped and the events behind it resolved',
+      async () => (await statuses('dl-skipped')).join(',') === 'skipped,resolved,resolved',
+      async () => {
+        const parked = await waitFor(
+          () => letters().findOne({ key: 'dl-skipped', status: 'parked' }),
+          { what: 'dl-skipped parked' },
+        );
+        const skip = await cli('dlq', 'skip', parked._id, '--by', 'tester', '--wait');
+        expect(skip.code).toBe(0);
+      },
+    );
+    expect(await view('dl-skipped')).toMatchObject({ count: 3, version: 4 });
+
+    // Only the skipped event is left out (3 in all with dl-parked's two): the resolved ones were
+    // applied by the daemon, so they are re-run (84 events), or the counts would differ.
+    const r = await cli('verify', 'event-counter');
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')).toEqual([summary(11, 84, 3)]);
+  });
+
+  it('leaves out an event with a pending retry or skip request, but not a resolved one', async () => {
+    const parked = await letters().findOne({ key: 'dl-parked', status: 'parked' });
+    expect(parked).not.toBeNull();
+    const id = parked!._id;
+    const setStatus = (status: DeadLetterStatus) =>
+      letters().updateOne({ _id: id }, { $set: { status } });
+    try {
+      // No daemon runs: the requests stay pending, and the live model still lacks the event.
+      expect((await cli('dlq', 'retry', id, '--by', 'tester')).code).toBe(0);
+      expect(await statuses('dl-parked')).toEqual(['retry-requested', 'waiting']);
+      const retrying = await cli('verify', 'event-counter');
+      expect(retrying.code).toBe(0);
+      expect(retrying.out).toContain(summary(11, 84, 3));
+
+      await setStatus('parked');
+      expect((await cli('dlq', 'skip', id, '--by', 'tester')).code).toBe(0);
+      expect(await statuses('dl-parked')).toEqual(['skip-requested', 'waiting']);
+      const skipping = await cli('verify', 'event-counter');
+      expect(skipping.code).toBe(0);
+      expect(skipping.out).toContain(summary(11, 84, 3));
+
+      // A resolved entry says the module applied the event: verify re-runs it (and so stops).
+      await setStatus('resolved');
+      const resolved = await cli('verify', 'event-counter');
+      expect(resolved.code).toBe(1);
+      expect(resolved.out).toContain(
+        `event-counter: could not recompute from event_store: Module event-counter failed on ` +
+          `TestPoison ${parked!.eventId} (aggregate dl-parked, version 2): poison event`,
+      );
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      await setStatus('parked');
+    }
+    expect((await cli('verify', 'event-counter')).code).toBe(0);
+  });
+
+  it('stops at a handler error on an event not dead-lettered for the module (exit 1, naming it) and drops its temporaries', async () => {
+    // Not dead-lettered for event-counter: an entry of another module for it excuses nothing.
+    const poison = poisonEvent('poisoned', 1);
+    const { insertedId } = await eventStore(ctx.db).insertOne(poison);
+    const eventId = String(poison.eventId);
+    const now = new Date();
+    await letters().insertOne({
+      _id: `other-module:${eventId}`,
+      module: 'other-module',
+      key: 'poisoned',
+      eventId,
+      aggregateId: 'poisoned',
+      eventType: 'TestPoison',
+      version: 1,
+      sourceId: insertedId,
+      error: { message: 'poison event' },
+      attempts: 2,
+      status: 'skipped',
+      order: 0,
+      createdAt: now,
+      updatedAt: now,
+      event: {},
+    });
     const r = await cli('verify', 'event-counter');
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(
-      /event-counter: could not recompute from event_store: Module event-counter failed on TestPoison \S+ \(aggregate poisoned, version 1\): poison event/,
+    expect(r.out).toContain(
+      `event-counter: could not recompute from event_store: Module event-counter failed on ` +
+        `TestPoison ${eventId} (aggregate poisoned, version 1): poison event`,
     );
+    expect(r.err).toContain('1 of 1 modules do not match event_store: event-counter');
     expect(await leftovers()).toEqual([]);
   });
 });
