@@ -4,6 +4,7 @@ import { ProjectordError } from '../src/lib/errors.js';
 import { defineReaction, type Deadline, type ReactionContext } from '../src/modules/types.js';
 import { financialFacts } from './lib/compliance-activity.js';
 import { isLargeTransaction } from './lib/compliance-rules.js';
+import { sagaDeadline, stateNotSavedYet } from './lib/saga-deadlines.js';
 import { dataText, reviewIdFor } from './lib/saga-ids.js';
 import {
   amlCheck,
@@ -25,6 +26,10 @@ import {
  *   review deadline (72 h) passed: `overdue`; saga timeout (7 days) passed: `timed_out`;
  *   a late review still completes either. `overdue: true` marks a review past its deadline and
  *   not completed (the overdue-reviews metric); `overdueAt` keeps the fact after completion.
+ *
+ * The deadlines are scheduled at once, the state is saved after the handler: a deadline that
+ * finds no state is early (the save was refused or lost; the debit is handled again) and fires
+ * again later, until it is overdue by more than the saga timeout (lib/saga-deadlines.ts).
  */
 export const COMPLIANCE_REVIEW_SAGA = 'compliance-review-saga';
 export const COMPLIANCE_SAGA_STATE = 'compliance_saga_state';
@@ -127,18 +132,9 @@ async function onDebit(event: ProjectorEvent, ctx: ReactionContext): Promise<voi
     completedAt: null,
   };
   const review: Payload = { kind: 'review-deadline' };
-  await ctx.schedule({
-    id: reviewDeadlineId(reviewId),
-    key: reviewId,
-    dueAt: doc.reviewDueAt,
-    payload: review,
-  });
-  await ctx.schedule({
-    id: timeoutId(reviewId),
-    key: reviewId,
-    dueAt: doc.timeoutAt,
-    payload: { kind: 'timeout' },
-  });
+  await ctx.schedule(sagaDeadline(reviewDeadlineId(reviewId), reviewId, doc.reviewDueAt, review));
+  const timeout: Payload = { kind: 'timeout' };
+  await ctx.schedule(sagaDeadline(timeoutId(reviewId), reviewId, doc.timeoutAt, timeout));
   save(ctx, doc);
 }
 
@@ -174,7 +170,10 @@ async function onReviewCompleted(event: ProjectorEvent, ctx: ReactionContext): P
 async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<void> {
   const doc = await ctx.findOne<ComplianceSagaDoc>(COMPLIANCE_SAGA_STATE, deadline.key);
   const payload = deadline.payload as Payload;
-  if (!doc) return;
+  if (!doc) {
+    const { timeoutMs } = bankSettings(ctx.settings).sagas.complianceReview;
+    return stateNotSavedYet(ctx, deadline, timeoutMs, { reviewId: deadline.key });
+  }
   if (payload.kind === 'review-deadline' && doc.state === 'awaiting_review') {
     ctx.logger.warn({ reviewId: doc.reviewId }, 'compliance review overdue');
     save(ctx, { ...doc, state: 'overdue', overdue: true, overdueAt: doc.reviewDueAt });

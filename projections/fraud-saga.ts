@@ -2,6 +2,7 @@ import { bankSettings } from '../src/config/bankSchema.js';
 import type { ProjectorEvent } from '../src/events/types.js';
 import { ProjectordError } from '../src/lib/errors.js';
 import { defineReaction, type Deadline, type ReactionContext } from '../src/modules/types.js';
+import { sagaDeadline, stateNotSavedYet } from './lib/saga-deadlines.js';
 import { fraudReferenceFor } from './lib/saga-ids.js';
 import { dataOf, EventValidationError } from './lib/validate.js';
 
@@ -15,6 +16,11 @@ import { dataOf, EventValidationError } from './lib/validate.js';
  *
  * The freeze is keyed by the detection that caused it, and its complianceReference names that
  * detection, so a repeated step never freezes twice and an auditor can trace why.
+ *
+ * The monitoring deadline is scheduled at once, the state is saved after the handler: a deadline
+ * that finds no state for its case is early (the save was refused or lost; the detection is
+ * handled again) and fires again later, until it is overdue by more than the monitoring period
+ * (lib/saga-deadlines.ts).
  */
 export const FRAUD_SAGA = 'fraud-saga';
 export const FRAUD_SAGA_STATE = 'fraud_detection_saga_state';
@@ -155,18 +161,22 @@ async function onDetection(event: ProjectorEvent, ctx: ReactionContext): Promise
   if (d.riskScore >= s.freezeRiskScore) return freeze(event, d, ctx, seen);
   const monitoringUntil = new Date(now.getTime() + s.monitoringPeriodMs);
   const monitored: FraudSagaDoc = { ...seen, state: 'monitoring', monitoringUntil };
-  await ctx.schedule({
-    id: monitoringId(monitored),
-    key: event.aggregateId,
-    dueAt: monitoringUntil,
-    payload: { caseNumber: monitored.caseNumber },
-  });
+  const payload = { caseNumber: monitored.caseNumber };
+  await ctx.schedule(
+    sagaDeadline(monitoringId(monitored), event.aggregateId, monitoringUntil, payload),
+  );
   save(ctx, monitored);
 }
 
 async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<void> {
   const doc = await ctx.findOne<FraudSagaDoc>(FRAUD_SAGA_STATE, deadline.key);
-  if (doc?.state !== 'monitoring' || doc.caseNumber !== deadline.payload.caseNumber) return;
+  const caseNumber = deadline.payload.caseNumber as number;
+  // No state, or only an earlier case's: the state of this case was not saved yet.
+  if (!doc || doc.caseNumber < caseNumber) {
+    const { monitoringPeriodMs } = bankSettings(ctx.settings).sagas.fraud;
+    return stateNotSavedYet(ctx, deadline, monitoringPeriodMs, { accountId: deadline.key });
+  }
+  if (doc.state !== 'monitoring' || doc.caseNumber !== caseNumber) return;
   save(ctx, { ...doc, state: 'cleared', clearedAt: ctx.now(), monitoringUntil: null });
 }
 

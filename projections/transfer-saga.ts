@@ -1,6 +1,7 @@
 import { bankSettings, type SagaSettings } from '../src/config/bankSchema.js';
 import type { ProjectorEvent } from '../src/events/types.js';
 import { defineReaction, type Deadline, type ReactionContext } from '../src/modules/types.js';
+import { sagaDeadline, stateNotSavedYet } from './lib/saga-deadlines.js';
 import { dataText } from './lib/saga-ids.js';
 import { issuedCredit, transferOfDebit } from './lib/saga-transfer-events.js';
 import {
@@ -32,6 +33,10 @@ import { dataOf, textField } from './lib/validate.js';
  * `creditDelayMs` so a command side that writes its own credit gets there first; a compensation
  * re-checks the stream, so a credit that exists is never reversed. Each handler writes the
  * state at most once (the engine applies one write per document and event).
+ *
+ * The deadlines are scheduled at once, the state is saved after the handler: a deadline that
+ * finds no state is early (the save was refused or lost; the debit is handled again) and fires
+ * again later, until it is overdue by more than `timeoutMs` (lib/saga-deadlines.ts).
  */
 export const TRANSFER_SAGA = 'transfer-saga';
 export { TRANSFER_SAGA_STATE } from './lib/saga-transfer-state.js';
@@ -68,18 +73,10 @@ async function onDebit(event: ProjectorEvent, ctx: ReactionContext, s: SagaSetti
   // also be reversed (that would create money).
   const key = t.transferId;
   const dueAt = new Date(now.getTime() + s.creditDelayMs);
-  await ctx.schedule({
-    id: creditDeadlineId(key, 1),
-    key,
-    dueAt,
-    payload: { kind: 'credit', attempt: 1 },
-  });
-  await ctx.schedule({
-    id: timeoutId(key),
-    key,
-    dueAt: doc.timeoutAt,
-    payload: { kind: 'timeout' },
-  });
+  const credit = { kind: 'credit', attempt: 1 } satisfies TransferPayload;
+  await ctx.schedule(sagaDeadline(creditDeadlineId(key, 1), key, dueAt, credit));
+  const timeout = { kind: 'timeout' } satisfies TransferPayload;
+  await ctx.schedule(sagaDeadline(timeoutId(key), key, doc.timeoutAt, timeout));
   save(ctx, doc);
 }
 
@@ -99,13 +96,15 @@ async function onCreditDue(
   const key = doc.transferId;
   const dueAt = new Date(ctx.now().getTime() + s.retryBaseDelayMs * 2 ** (attempt - 1));
   const next = { kind: 'credit', attempt: attempt + 1 } satisfies TransferPayload;
-  await ctx.schedule({ id: creditDeadlineId(key, attempt + 1), key, dueAt, payload: next });
+  await ctx.schedule(sagaDeadline(creditDeadlineId(key, attempt + 1), key, dueAt, next));
   save(ctx, { ...doc, state: 'CreditPending', creditAttempts: attempt, lastError: result.reason });
 }
 
 async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<void> {
+  const s = bankSettings(ctx.settings).sagas.transfer;
   const doc = await ctx.findOne<TransferSagaDoc>(TRANSFER_SAGA_STATE, deadline.key);
-  if (!doc || !OPEN.includes(doc.state)) return; // finished meanwhile: a stale deadline
+  if (!doc) return stateNotSavedYet(ctx, deadline, s.timeoutMs, { transferId: deadline.key });
+  if (!OPEN.includes(doc.state)) return; // finished meanwhile: a stale deadline
   const payload = deadline.payload as TransferPayload;
   const check = await checkDestination(ctx, doc);
   if (check === 'completed') return;
@@ -114,7 +113,7 @@ async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<voi
     return compensate(ctx, doc, 'credit_timeout');
   if (check !== 'open') return compensate(ctx, doc, check);
   if (payload.attempt <= doc.creditAttempts) return; // an attempt already made
-  await onCreditDue(ctx, doc, payload.attempt, bankSettings(ctx.settings).sagas.transfer);
+  await onCreditDue(ctx, doc, payload.attempt, s);
 }
 
 async function onCredit(event: ProjectorEvent, ctx: ReactionContext) {

@@ -167,12 +167,13 @@ describe('bank transfers through the engine', () => {
       ['T-late:credit:1', 'fired', 1, undefined],
       ['T-late:timeout', 'fired', 1, undefined],
     ]);
-    // A third start fires what is due (a canary scheduled for now proves its scheduler polled)
-    // and nothing that has fired already.
+    // A third start fires what is due (a canary proves its scheduler polled) and nothing that
+    // has fired already. The canary's transfer has no state: it is due long enough ago to be
+    // dropped at once, not retried as a deadline whose saga state has not landed yet.
     await createDeadlineStore(ctx.db, clock.now).schedule('transfer-saga', {
       id: 'canary',
       key: 'no-such-transfer',
-      dueAt: clock.now(),
+      dueAt: new Date(clock.now().getTime() - 10 * 60_000),
       payload: { kind: 'timeout' },
     });
     const third = await daemons.start(config, clock);

@@ -1,6 +1,9 @@
 import type { Db } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sagaDeadline } from '../../projections/lib/saga-deadlines.js';
+import transferSaga from '../../projections/transfer-saga.js';
 import { ProjectordError } from '../../src/lib/errors.js';
+import { buildContext } from '../../src/modules/context.js';
 import type { Deadline } from '../../src/modules/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import {
@@ -205,6 +208,48 @@ describe('durable deadlines (saga_deadlines)', () => {
     expect(await s.pollOnce()).toBe(1);
     expect(fired).toEqual(['d1']);
     expect(await doc('m-fail', 'd1')).toMatchObject({ status: 'fired', attempts: 2 });
+  });
+
+  it('retries a saga deadline without saga state, then drops it past the bound', async () => {
+    // The transfer saga's deadline for a transfer whose state write never landed: each failed
+    // fire moves dueAt, yet the bound (overdue by more than the 5 min timeout) is reached.
+    const { c, store, scheduler } = setup('transfer-saga');
+    const deps = {
+      db,
+      module: transferSaga,
+      settings: {},
+      logger: silentLogger(),
+      signal: new AbortController().signal,
+      now: c.now,
+      physical: (name: string) => name,
+    };
+    const s = scheduler('a', {
+      fire: async (d) => {
+        const { ctx } = buildContext(deps, undefined, {
+          kind: 'event',
+          eventId: `deadline:${d.id}`,
+        });
+        await transferSaga.onDeadline?.(d, ctx);
+      },
+    });
+    const payload = { kind: 'credit', attempt: 1 };
+    await store.schedule('transfer-saga', sagaDeadline('T9:credit:1', 'T9', c.now(), payload));
+    const dueTimes: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      expect(await s.pollOnce()).toBe(1);
+      const d = await doc('transfer-saga', 'T9:credit:1');
+      if (d?.status !== 'pending') break;
+      expect(d.lastError).toMatch(/found no saga state for T9/);
+      dueTimes.push(d.dueAt.getTime() - T0);
+      c.advance(d.dueAt.getTime() - c.now().getTime());
+    }
+    // Due again a minute after each failure (the retry delay is capped at a minute here).
+    expect(dueTimes).toEqual([1, 2, 3, 4, 5, 6].map((m) => m * MIN));
+    expect(await doc('transfer-saga', 'T9:credit:1')).toMatchObject({
+      status: 'fired',
+      attempts: 7,
+      firedAt: new Date(T0 + 6 * MIN),
+    });
   });
 
   it('starts and stops idempotently; stop waits for the handler in flight', async () => {
