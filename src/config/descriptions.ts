@@ -10,6 +10,8 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   logLevel: 'Least severe log level written (JSON lines on stderr; pretty on a terminal).',
   instanceId:
     'Name of this process in leases, checkpoints and `status`. Default: `<hostname>-<pid>`; every replica needs its own.',
+  'mongo.operationTimeoutMs':
+    'Longest wait for one MongoDB operation the daemon depends on (a write batch, a checkpoint save, a change-stream read); then it counts as a dropped connection and is retried. An operation left unanswered must not hold a lane or a shutdown.',
   'metrics.host': 'Bind address of `/metrics`, `/healthz` and `/readyz`.',
   'metrics.port': 'Port of `/metrics`, `/healthz` and `/readyz`; 0 picks a free port.',
   'modules.paths':

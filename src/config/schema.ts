@@ -26,6 +26,12 @@ export const configSchema = z
     logLevel: z.enum(LOG_LEVELS).default('info'),
     /** Identifies this process in leases and status; defaults to hostname-pid. */
     instanceId: z.string().min(1).max(200).optional(),
+    mongo: z
+      .object({
+        operationTimeoutMs: ms(30_000, 100),
+      })
+      .strict()
+      .prefault({}),
     metrics: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),

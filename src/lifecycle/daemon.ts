@@ -11,6 +11,7 @@ import { createUpcasterRegistry, type Upcaster } from '../dispatch/upcast.js';
 import { backoffDelay, sleep } from '../lanes/backoff.js';
 import { createDeadLetterStore } from '../lanes/deadLetters.js';
 import { toError } from '../lib/errors.js';
+import { bounded, within } from '../lib/timeout.js';
 import type { ReactionServices } from '../modules/context.js';
 import type { Deadline, ModuleDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -77,14 +78,18 @@ export function createDaemon(o: DaemonOptions): Daemon {
   const now = o.now ?? (() => new Date());
   const hooks = o.hooks ?? {};
   const abort = new AbortController();
-  const checkpoints = createCheckpointStore(db, now);
-  const deadLetters = createDeadLetterStore(db, now);
+  // Every store call is one round trip: bounded, so a call the driver never settles (after a
+  // dropped connection) fails and is retried instead of holding an epoch (lib/timeout.ts).
+  const opBound = config.mongo.operationTimeoutMs;
+  const checkpoints = bounded(createCheckpointStore(db, now), opBound, 'checkpoints');
+  const deadLetters = bounded(createDeadLetterStore(db, now), opBound, 'deadLetters');
   const upcasters = createUpcasterRegistry(o.upcasters ?? []);
-  const fetcher = createEventFetcher(db, upcasters);
+  const fetcher = bounded(createEventFetcher(db, upcasters), opBound, 'event_store read');
   const writer: BatchWriter = createBatchWriter({
     sink: o.sink ?? createMongoSink(db),
     maxBatchSize: config.writer.maxBatchSize,
     flushIntervalMs: config.writer.flushIntervalMs,
+    timeoutMs: config.mongo.operationTimeoutMs,
     logger,
     ...(hooks.canWrite ? { canWrite: hooks.canWrite } : {}),
   });
@@ -101,7 +106,11 @@ export function createDaemon(o: DaemonOptions): Daemon {
         (await fetcher.versions(aggregateId, version, version))[0]?.event.eventId,
       confirmEvery: confirmInserts,
       existsById: async (id) =>
-        (await eventStore(db).countDocuments({ _id: { $eq: id as never } }, { limit: 1 })) > 0,
+        (await within(
+          eventStore(db).countDocuments({ _id: { $eq: id as never } }, { limit: 1 }),
+          opBound,
+          'confirming a change event in event_store',
+        )) > 0,
     }),
     onPhantom: (e) =>
       logger.warn(
@@ -222,7 +231,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
 
   async function catchUp(targets: ModulePipeline[], signal: AbortSignal): Promise<void> {
     if (targets.length === 0) return;
-    const scanStart = await currentClusterTime(db);
+    const scanStart = await within(currentClusterTime(db), opBound, 'reading the cluster time');
     for (const p of targets) await setMode(p, 'catching-up');
     logger.info({ modules: targets.map((p) => p.module.name) }, 'catching up from event_store');
     let n = 0;
@@ -278,6 +287,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
         db,
         start,
         ...config.source,
+        operationTimeoutMs: opBound,
         signal,
         logger,
         onRestart: (reason) => hooks.onRestart?.(reason),

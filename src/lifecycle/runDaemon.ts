@@ -43,7 +43,13 @@ export interface RunningDaemon {
 
 async function connect(uri: string, logger: Logger, signal: AbortSignal): Promise<MongoClient> {
   for (let attempt = 1; ; attempt++) {
-    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5000, appName: 'projectord' });
+    // socketTimeoutMS: a connection whose peer vanished without a reset (a silent partition)
+    // must fail its read, or a getMore would wait forever; well above source.maxAwaitTimeMs.
+    const client = new MongoClient(uri, {
+      serverSelectionTimeoutMS: 5000,
+      socketTimeoutMS: 60_000,
+      appName: 'projectord',
+    });
     try {
       await client.connect();
       await client.db('admin').command({ ping: 1 });
@@ -88,10 +94,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       }),
   });
   releasers.push({ what: 'http server', run: () => http.close() });
-  logger.info(
-    { host: config.metrics.host, port: http.port },
-    'serving /metrics, /healthz, /readyz',
-  );
+  // http.ts logs the address it serves on.
 
   // A signal during start-up only asks to stop: start-up ends what it began, then stops (below),
   // so everything it created is released.
@@ -134,12 +137,11 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     manager,
     modules: modules.map((m) => m.name),
     heartbeatMs: config.leases.heartbeatMs,
-    onAcquired: (module) => {
-      logger.info({ module }, 'lease acquired');
+    // The lease manager logs acquisitions and losses (with the fence); here they only replan.
+    onAcquired: () => {
       if (started) current.daemon?.replan();
     },
-    onLost: (module) => {
-      logger.warn({ module }, 'lease lost');
+    onLost: () => {
       current.daemon?.replan();
     },
     logger,

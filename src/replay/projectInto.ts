@@ -44,7 +44,7 @@ export interface ProjectIntoOptions {
    * gap repair would fetch the excluded event from event_store and apply it after all.
    */
   exclude?(raw: RawEventDocument): boolean;
-  config: Pick<Config, 'bank' | 'modules' | 'source' | 'lanes' | 'writer' | 'retry'>;
+  config: Pick<Config, 'bank' | 'modules' | 'source' | 'lanes' | 'writer' | 'retry' | 'mongo'>;
   logger: Logger;
   signal: AbortSignal;
   now?(): Date;
@@ -91,6 +91,7 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
     sink: createMongoSink(db),
     maxBatchSize: config.writer.maxBatchSize,
     flushIntervalMs: config.writer.flushIntervalMs,
+    timeoutMs: config.mongo.operationTimeoutMs,
     logger,
   });
   const runner = createModuleRunner({

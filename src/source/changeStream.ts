@@ -5,6 +5,7 @@ import { ProjectordError, toError } from '../lib/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { toPosition, type Position, type ResumeToken } from '../checkpoint/position.js';
 import { backoffDelay, sleep } from '../lanes/backoff.js';
+import { within } from '../lib/timeout.js';
 import { classifyError, fatalMessage } from './errors.js';
 
 /**
@@ -14,6 +15,8 @@ import { classifyError, fatalMessage } from './errors.js';
  * HistoryLostError (the daemon resyncs from event_store); errors that will not heal throw a
  * ProjectordError. While the store is quiet it yields `idle` items carrying the server's
  * post-batch resume token when there is one, so checkpoints never age out of the oplog.
+ * A read or a close left unanswered past `operationTimeoutMs` counts as a dropped connection
+ * (lib/timeout.ts): the stream is abandoned and reopened from the last delivered position.
  */
 export type SourceItem =
   | { kind: 'event'; position: Position; raw: RawEventDocument }
@@ -35,6 +38,8 @@ export interface ChangeStreamSourceOptions {
   maxAwaitTimeMs: number;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  /** Bound on one read (beyond maxAwaitTimeMs) and on closing the stream; 0 = none. */
+  operationTimeoutMs?: number;
   signal: AbortSignal;
   logger: Logger;
   onRestart?(reason: string): void;
@@ -66,6 +71,8 @@ export async function* changeStreamSource(
   let from = o.start;
   let lastClusterTime: Timestamp | undefined = from?.clusterTime;
   let failures = 0;
+  const bound = o.operationTimeoutMs ?? 0;
+  const readBound = bound > 0 ? bound + o.maxAwaitTimeMs : 0;
   while (!o.signal.aborted) {
     const stream = openStream(o.db, from, o);
     const closeOnAbort = () => void stream.close().catch(() => undefined);
@@ -74,7 +81,11 @@ export async function* changeStreamSource(
       let opened = false;
       while (!o.signal.aborted) {
         const askedAt = performance.now();
-        const change = (await stream.tryNext()) as ChangeStreamInsertDocument | null;
+        const change = (await within(
+          stream.tryNext(),
+          readBound,
+          'change stream read',
+        )) as ChangeStreamInsertDocument | null;
         if (!opened) {
           opened = true;
           o.onOpen?.();
@@ -119,7 +130,7 @@ export async function* changeStreamSource(
       await sleep(delay, o.signal);
     } finally {
       o.signal.removeEventListener('abort', closeOnAbort);
-      await stream.close().catch(() => undefined);
+      await within(stream.close(), bound, 'closing the change stream').catch(() => undefined);
     }
   }
 }

@@ -18,6 +18,9 @@ const INFRA_NAMES = new Set([
   'MongoTopologyClosedError',
   'MongoPoolClearedError',
   'MongoWriteConcernError',
+  'MongoOperationTimeoutError',
+  // Ours: a MongoDB operation left unanswered past mongo.operationTimeoutMs (lib/timeout.ts).
+  'OperationTimeoutError',
 ]);
 
 /** Server codes that mean "try again" (stepdowns, interruptions, shutdowns, cursor kills). */
@@ -43,7 +46,33 @@ const SOCKET_CODES = new Set([
   'ENOTCONN',
 ]);
 
+/** What a network failure says in its message, for wrappers that kept only the message. */
+const NETWORK_MESSAGE =
+  /\b(ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|ENOTCONN)\b|^connection \S+ to \S+ (closed|timed out)$|^Timed out (at|during|while)\b|^Server roundtrip time is greater than the time remaining$/;
+
+/**
+ * The driver wraps an error that ended a bulk write before the server answered in a
+ * MongoBulkWriteError: the network error's class, code, cause and labels are lost, only its
+ * message and own fields are copied (`beforeHandshake` exists only on MongoNetworkError).
+ */
+function wrapsNetworkError(e: MongoError): boolean {
+  return (
+    e.name === 'MongoBulkWriteError' && ('beforeHandshake' in e || NETWORK_MESSAGE.test(e.message))
+  );
+}
+
 export function classifyError(e: unknown): ErrorClass {
+  // An error we (or a module) wrapped keeps the original as its cause; a few levels suffice.
+  let current = e;
+  for (let depth = 0; depth < 5 && current !== undefined; depth++) {
+    const kind = classifyOne(current);
+    if (kind !== 'other') return kind;
+    current = current instanceof Error ? (current as Error & { cause?: unknown }).cause : undefined;
+  }
+  return 'other';
+}
+
+function classifyOne(e: unknown): ErrorClass {
   const sys = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
   if (typeof sys === 'string' && SOCKET_CODES.has(sys)) return 'infrastructure';
   const code = mongoErrorCode(e);
@@ -55,6 +84,7 @@ export function classifyError(e: unknown): ErrorClass {
       return 'infrastructure';
     }
     if (code !== undefined && RETRYABLE_CODES.has(code)) return 'infrastructure';
+    if (wrapsNetworkError(e)) return 'infrastructure';
   }
   if (e instanceof Error && INFRA_NAMES.has(e.name)) return 'infrastructure';
   return 'other';

@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger.js';
 import { toError } from '../lib/errors.js';
+import { within } from '../lib/timeout.js';
 import { toBulkOperation, type WriteIntent } from './intents.js';
 import type { BulkSink } from './sink.js';
 
@@ -11,7 +12,10 @@ import type { BulkSink } from './sink.js';
  *
  * `commit()` resolves when every intent of the call is durable: each as `applied` or
  * `duplicate` (E11000 on a guarded op = already applied). It rejects with the first real error
- * (the lane retries the whole event; every op is idempotent). `canWrite(module)` is checked
+ * (the lane retries the whole event; every op is idempotent). A batch the sink has not answered
+ * within `timeoutMs` fails with an OperationTimeoutError (an infrastructure error, retried; see
+ * lib/timeout.ts): an unbounded wait would hold the event, its lane and every drain behind it.
+ * Should the abandoned write land later, the guards make it a no-op. `canWrite(module)` is checked
  * just before a batch is sent (lease fencing): a module that lost its lease writes nothing.
  */
 export type OpOutcome = 'applied' | 'duplicate';
@@ -28,6 +32,8 @@ export interface BatchWriterOptions {
   maxBatchSize: number;
   flushIntervalMs: number;
   maxConcurrentFlushes?: number;
+  /** Longest wait for one batch's answer; 0 = no limit. */
+  timeoutMs?: number;
   canWrite?(module: string): boolean;
   logger: Logger;
 }
@@ -131,9 +137,13 @@ export function createBatchWriter(o: BatchWriterOptions): BatchWriter {
     await Promise.all(
       [...byCollection].map(async ([collection, entries]) => {
         try {
-          const { errors } = await o.sink.bulkWrite(
-            collection,
-            entries.map((e) => toBulkOperation(e.intent)),
+          const { errors } = await within(
+            o.sink.bulkWrite(
+              collection,
+              entries.map((e) => toBulkOperation(e.intent)),
+            ),
+            o.timeoutMs ?? 0,
+            `bulkWrite of ${entries.length} ops to ${collection}`,
           );
           const failed = new Map(errors.map((err) => [err.index, err]));
           entries.forEach((e, i) => {

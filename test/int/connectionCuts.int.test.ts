@@ -118,16 +118,14 @@ describe('connection cuts', () => {
     }
   });
 
-  // Retried: about one run in three the daemon stops progressing after a cut until it is
-  // restarted (open bug, see the closing note of 2026-11-26); a retry starts a fresh daemon on the
-  // same database, whose recomputation still covers every earlier attempt's events.
-  let attempt = 0;
+  // Not retried: a daemon that stops progressing after a cut is the bug this test exists for
+  // (driver operations left unsettled on a reset socket; see src/lib/timeout.ts).
   it(
     'the daemon converges after 10 cuts during appends: no loss, no double effect',
-    { retry: 2 },
+    { timeout: 120_000 },
     async () => {
-      const rng = createRng(seed + attempt);
-      const prefix = `cut${attempt++}`;
+      const rng = createRng(seed);
+      const prefix = 'cut';
       proxy = await startTcpProxy(mongoTarget(mongoUri()));
       const daemon = daemons.create({ mongoUri: proxiedMongoUri(mongoUri(), proxy), dbName });
       onTestFailed(() => {
@@ -165,13 +163,13 @@ describe('connection cuts', () => {
       const written = await workload.done;
 
       await waitForConvergence(db, {
-        timeoutMs: 90_000,
+        timeoutMs: 60_000,
         check: () => daemon.assertRunning(),
         context: `seed ${seed}`,
       });
       // Equal to the recomputation from event_store (waitForConvergence checked every aggregate
-      // and the total, earlier attempts' events included); this attempt's events are in it.
-      expect(await storedCounterTotal(db)).toBeGreaterThanOrEqual(written.events);
+      // and the total); every event the workload wrote is in it.
+      expect(await storedCounterTotal(db)).toBe(written.events);
       expect(await readCheckpoint(db, EVENT_COUNTER_MODULE)).not.toBeNull();
       daemon.assertRunning();
     },

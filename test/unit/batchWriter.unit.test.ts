@@ -4,6 +4,8 @@ import {
   LeaseLostError,
   WriteRejectedError,
 } from '../../src/writer/batchWriter.js';
+import { OperationTimeoutError } from '../../src/lib/timeout.js';
+import { classifyError } from '../../src/source/errors.js';
 import type { WriteIntent } from '../../src/writer/intents.js';
 import type { BulkSink, OpError } from '../../src/writer/sink.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -108,5 +110,32 @@ describe('batch writer', () => {
       logger: silentLogger(),
     });
     await expect(w.commit('m', [insert('a', '1')])).rejects.toThrow('connection reset');
+  });
+
+  it('fails a batch the sink never answers after timeoutMs, as an infrastructure error, and writes on', async () => {
+    let calls = 0;
+    const sink: BulkSink = {
+      // The first batch hangs for good (what the driver did after a dropped connection).
+      bulkWrite: () =>
+        ++calls === 1 ? new Promise(() => undefined) : Promise.resolve({ errors: [] }),
+    };
+    const w = createBatchWriter({
+      sink,
+      maxBatchSize: 10,
+      flushIntervalMs: 0,
+      timeoutMs: 50,
+      logger: silentLogger(),
+    });
+    const error = await w.commit('m', [insert('a', '1')]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OperationTimeoutError);
+    expect(classifyError(error)).toBe('infrastructure');
+    expect(String(error)).toMatch(/mongo\.operationTimeoutMs/);
+    // The writer is not stuck behind the abandoned batch: the retry goes through, flush returns.
+    await expect(w.commit('m', [insert('a', '1')])).resolves.toEqual(['applied']);
+    await w.flush();
+    expect(calls).toBe(2);
   });
 });

@@ -81,6 +81,22 @@ describe('configuration', () => {
     expect(err.message).toContain('"metrics.port"');
   });
 
+  it('bounds MongoDB operations (mongo.operationTimeoutMs): default, env, and a bad value', () => {
+    expect(loadConfig({ env: {} }).mongo.operationTimeoutMs).toBe(30_000);
+    const c = loadConfig({
+      env: { PROJECTORD_MONGO_OPERATION_TIMEOUT_MS: '5000', PROJECTORD_MONGO_URI: 'mongodb://h' },
+    });
+    expect(c.mongo.operationTimeoutMs).toBe(5000);
+    expect(c.mongoUri).toBe('mongodb://h');
+    for (const bad of ['50', 'soon']) {
+      const err = failure(() =>
+        loadConfig({ env: { PROJECTORD_MONGO_OPERATION_TIMEOUT_MS: bad } }),
+      );
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toContain('"mongo.operationTimeoutMs"');
+    }
+  });
+
   it('rejects a malformed URI without echoing its password', () => {
     const err = failure(() =>
       loadConfig({ env: { PROJECTORD_MONGO_URI: 'http://user:hunter2@host' } }),
