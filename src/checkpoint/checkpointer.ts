@@ -44,6 +44,8 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
   let lastEventAt: Date | null = null;
   let lastSavedAt: Date | null = null;
   let finishedSinceSave = 0;
+  // Finished events of a save that failed: counted in the next one, not lost.
+  let unsaved = 0;
   let saving: Promise<void> = Promise.resolve();
   let stopped = false;
   const timer = setInterval(() => void self.flush(), o.everyMs);
@@ -58,15 +60,22 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
   async function save(): Promise<void> {
     const t = target();
     if (!t || t.position === saved) return;
-    const applied = watermark.take();
-    const res = await o.store.save(o.module, {
-      position: t.position,
-      moduleVersion: o.moduleVersion,
-      mode: self.mode,
-      appliedDelta: applied,
-      lastEventAt: t.eventAt,
-      instanceId: o.instanceId,
-    });
+    const applied = unsaved + watermark.take();
+    unsaved = 0;
+    let res: Awaited<ReturnType<CheckpointStore['save']>>;
+    try {
+      res = await o.store.save(o.module, {
+        position: t.position,
+        moduleVersion: o.moduleVersion,
+        mode: self.mode,
+        appliedDelta: applied,
+        lastEventAt: t.eventAt,
+        instanceId: o.instanceId,
+      });
+    } catch (e) {
+      unsaved = applied;
+      throw e;
+    }
     if (res.ok) {
       saved = t.position;
       lastSavedAt = new Date();

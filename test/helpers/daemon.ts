@@ -56,6 +56,8 @@ export function daemonConfig(overrides: Record<string, unknown> = {}): Record<st
     checkpoint: { everyEvents: 50, everyMs: 100 },
     leases: { ttlMs: 3000, heartbeatMs: 500 },
     shutdown: { timeoutMs: 10_000 },
+    // A MongoDB call the driver leaves unsettled after a cut is retried after this long.
+    mongo: { operationTimeoutMs: 5000 },
     ...overrides,
   };
 }
