@@ -67,7 +67,11 @@ export async function runKills(o: {
   }
 }
 
-/** Resets every proxied connection every `everyMs` (±50 %) until the signal aborts. */
+/**
+ * Resets every proxied connection every `everyMs` (±50 %) until the signal aborts. A cut finds
+ * nothing to reset while every instance is down (killed, restarting); a run whose faults were
+ * over before any cut landed gets one at the end (within 10 s), so every run has cuts.
+ */
 export async function runCuts(o: {
   proxy: TcpProxy;
   everyMs: number;
@@ -77,8 +81,12 @@ export async function runCuts(o: {
 }): Promise<void> {
   while (!o.signal.aborted) {
     await pause(Math.floor(o.everyMs * (0.5 + o.rng())), o.signal);
-    if (o.signal.aborted) return;
+    if (o.signal.aborted) break;
     if (o.proxy.cutAll() > 0) o.stats.cuts += 1;
+  }
+  for (const deadline = Date.now() + 10_000; o.stats.cuts === 0 && Date.now() < deadline;) {
+    if (o.proxy.cutAll() > 0) o.stats.cuts += 1;
+    else await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

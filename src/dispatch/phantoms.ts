@@ -15,15 +15,29 @@ import type { ProjectorEvent } from '../events/types.js';
 export interface PhantomGuard {
   /** False when the event is not in event_store (drop it). */
   isStored(event: ProjectorEvent, sourceId?: unknown): Promise<boolean>;
+  /**
+   * Storage ids of change events read ahead of dispatch: when every event is confirmed, they
+   * are looked up together in one query now, so each later `isStored` finds its answer waiting
+   * instead of paying a round trip of its own. A no-op otherwise.
+   */
+  warm(sourceIds: readonly unknown[]): void;
 }
 
 export interface PhantomGuardOptions {
   storedEventId(aggregateId: string, version: number): Promise<string | undefined>;
   confirmEvery?(): Promise<boolean>;
-  existsById?(sourceId: unknown): Promise<boolean>;
+  /** Which of these storage ids are in event_store (one query). */
+  storedIds?(sourceIds: readonly unknown[]): Promise<readonly unknown[]>;
 }
 
 const MAX_AGGREGATES = 100_000;
+/** Looked-up ids not yet asked for (an epoch that ended with events read ahead): bounded. */
+const MAX_WARM = 20_000;
+
+/** A storage id as a map key: ObjectIds and strings never collide. */
+function idKey(id: unknown): string {
+  return `${typeof id}:${String(id)}`;
+}
 
 export function createPhantomGuard(o: PhantomGuardOptions): PhantomGuard {
   const last = new Map<string, { version: number; eventId: string }>();
@@ -35,11 +49,24 @@ export function createPhantomGuard(o: PhantomGuardOptions): PhantomGuard {
       if (!oldest.done) last.delete(oldest.value);
     }
   };
+  // Confirmation lookups under way or answered, by id key, until their event asks.
+  const warmed = new Map<string, Promise<ReadonlySet<string>>>();
+  let confirming = false; // known true once confirmEvery() said so
+  const lookUp = (ids: readonly unknown[]): Promise<ReadonlySet<string>> => {
+    const found = o.storedIds!(ids).then((stored) => new Set(stored.map(idKey)));
+    found.catch(() => undefined); // an unasked answer's failure is nobody's error
+    return found;
+  };
   return {
     async isStored(event, sourceId) {
-      if (o.existsById && (await o.confirmEvery?.())) {
+      if (o.storedIds && (await o.confirmEvery?.())) {
+        confirming = true;
         // A stored event always has a storage _id; a change event without one is no insert.
-        return sourceId !== undefined && o.existsById(sourceId);
+        if (sourceId === undefined) return false;
+        const key = idKey(sourceId);
+        const answer = warmed.get(key) ?? lookUp([sourceId]);
+        warmed.delete(key);
+        return (await answer).has(key);
       }
       const seen = last.get(event.aggregateId);
       if (!seen || event.version > seen.version) {
@@ -48,6 +75,14 @@ export function createPhantomGuard(o: PhantomGuardOptions): PhantomGuard {
       }
       if (event.version === seen.version && event.eventId === seen.eventId) return true;
       return (await o.storedEventId(event.aggregateId, event.version)) === event.eventId;
+    },
+    warm(sourceIds) {
+      if (!confirming || !o.storedIds) return;
+      const fresh = sourceIds.filter((id) => id !== undefined && !warmed.has(idKey(id)));
+      if (fresh.length === 0) return;
+      if (warmed.size + fresh.length > MAX_WARM) warmed.clear();
+      const answer = lookUp(fresh);
+      for (const id of fresh) warmed.set(idKey(id), answer);
     },
   };
 }

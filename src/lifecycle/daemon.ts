@@ -23,6 +23,7 @@ import {
   type SourceItem,
 } from '../source/changeStream.js';
 import { currentClusterTime } from '../source/clusterTime.js';
+import { readAhead } from '../source/readAhead.js';
 import { classifyError } from '../source/errors.js';
 import { createBatchWriter, LeaseLostError, type BatchWriter } from '../writer/batchWriter.js';
 import { createMongoSink, type BulkSink } from '../writer/sink.js';
@@ -68,6 +69,9 @@ export interface DaemonOptions {
   source?(o: ChangeStreamSourceOptions): AsyncGenerator<SourceItem>;
 }
 
+/** Change events read ahead of dispatch (their store confirmations are batched). */
+const READ_AHEAD = 256;
+
 export interface DaemonControl {
   /** Ends the current epoch gracefully and plans the next one (ownership changed). */
   replan(): void;
@@ -97,21 +101,26 @@ export function createDaemon(o: DaemonOptions): Daemon {
   let confirmDecision: Promise<boolean> | undefined;
   const confirmInserts = () =>
     (confirmDecision ??= decideConfirmInserts(db, config.source.confirmInserts, logger));
+  const phantoms = createPhantomGuard({
+    storedEventId: async (aggregateId, version) =>
+      (await fetcher.versions(aggregateId, version, version))[0]?.event.eventId,
+    confirmEvery: confirmInserts,
+    storedIds: async (ids) =>
+      (
+        await within(
+          eventStore(db)
+            .find({ _id: { $in: ids as never[] } }, { projection: { _id: 1 } })
+            .toArray(),
+          opBound,
+          'confirming change events in event_store',
+        )
+      ).map((d) => d._id),
+  });
   const dispatcher = createDispatcher({
     upcasters,
     deadLetters,
     ...(hooks.onIgnored ? { onIgnored: hooks.onIgnored } : {}),
-    phantoms: createPhantomGuard({
-      storedEventId: async (aggregateId, version) =>
-        (await fetcher.versions(aggregateId, version, version))[0]?.event.eventId,
-      confirmEvery: confirmInserts,
-      existsById: async (id) =>
-        (await within(
-          eventStore(db).countDocuments({ _id: { $eq: id as never } }, { limit: 1 }),
-          opBound,
-          'confirming a change event in event_store',
-        )) > 0,
-    }),
+    phantoms,
     onPhantom: (e) =>
       logger.warn(
         { aggregateId: e.aggregateId, version: e.version, eventId: e.eventId },
@@ -283,7 +292,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
     let seq = 0;
     const stopPolling = pollDeadLetterRequests();
     try {
-      for await (const item of (o.source ?? changeStreamSource)({
+      const source = (o.source ?? changeStreamSource)({
         db,
         start,
         ...config.source,
@@ -292,7 +301,22 @@ export function createDaemon(o: DaemonOptions): Daemon {
         logger,
         onRestart: (reason) => hooks.onRestart?.(reason),
         onOpen: () => hooks.onStreamOpen?.(),
-      })) {
+      });
+      // Events read ahead have their store confirmations batched (see phantoms.warm); the
+      // first `warmedAhead` items waiting were handed to it already.
+      let warmedAhead = 0;
+      const warm = (waiting: readonly SourceItem[]) => {
+        warmedAhead = Math.max(0, warmedAhead - 1);
+        if (waiting.length <= warmedAhead) return;
+        const ids: unknown[] = [];
+        for (let i = warmedAhead; i < waiting.length; i++) {
+          const w = waiting[i];
+          if (w?.kind === 'event') ids.push(w.raw._id);
+        }
+        warmedAhead = waiting.length;
+        phantoms.warm(ids);
+      };
+      for await (const item of readAhead(source, READ_AHEAD, warm)) {
         if (item.kind === 'event') {
           seq++;
           await dispatcher.dispatch(item.raw, pipelines, { seq, position: item.position });

@@ -43,4 +43,40 @@ describe('phantom guard', () => {
     expect(await g.isStored(ev('a', 2, 'refused-insert'))).toBe(false);
     expect(await g.isStored(ev('a', 1, 'real-1'))).toBe(true);
   });
+
+  it('confirms every event by storage id when asked to, read-ahead ids in one lookup', async () => {
+    const stored = new Set(['s1', 's2', 's3']);
+    const lookups: unknown[][] = [];
+    const g = createPhantomGuard({
+      storedEventId: () => Promise.reject(new Error('not used when confirming every event')),
+      confirmEvery: () => Promise.resolve(true),
+      storedIds: (ids) => {
+        lookups.push([...ids]);
+        return Promise.resolve(ids.filter((id) => stored.has(String(id))));
+      },
+    });
+    g.warm(['s2']); // before the first answer: not known yet whether to confirm, ignored
+    expect(await g.isStored(ev('a', 1, 'e1'), 's1')).toBe(true);
+    g.warm(['s2', 'phantom', 's3']);
+    expect(await g.isStored(ev('a', 2, 'e2'), 's2')).toBe(true);
+    expect(await g.isStored(ev('a', 2, 'e2x'), 'phantom')).toBe(false);
+    expect(await g.isStored(ev('a', 3, 'e3'), 's3')).toBe(true);
+    expect(await g.isStored(ev('a', 4, 'e4'), undefined)).toBe(false);
+    expect(lookups).toEqual([['s1'], ['s2', 'phantom', 's3']]);
+  });
+
+  it('a failed read-ahead lookup fails the events that wait on it, and nothing else', async () => {
+    let fail = false;
+    const g = createPhantomGuard({
+      storedEventId: () => Promise.resolve(undefined),
+      confirmEvery: () => Promise.resolve(true),
+      storedIds: (ids) => (fail ? Promise.reject(new Error('reset')) : Promise.resolve(ids)),
+    });
+    expect(await g.isStored(ev('a', 1, 'e1'), 'x1')).toBe(true);
+    fail = true;
+    g.warm(['x2', 'x3']);
+    fail = false;
+    await expect(g.isStored(ev('a', 2, 'e2'), 'x2')).rejects.toThrow('reset');
+    expect(await g.isStored(ev('a', 4, 'e4'), 'x4')).toBe(true);
+  });
 });
