@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/lib/paths.js';
 
@@ -8,7 +8,9 @@ import { packageRoot } from '../src/lib/paths.js';
  * (bin/projectord.js → dist/), each with its own --instance-id, all on one config file. An
  * instance can be SIGKILLed and started again any number of times; `exits` records every exit
  * that the torture did not cause (a crash), which fails the run. Every child is SIGKILLed when
- * this process exits, so none outlives the run.
+ * this process exits, so none outlives the run. `output()` keeps only the last 20,000 characters;
+ * with `logFile`, every start's whole output is appended there too (a stall's first lines scroll
+ * out of the tail long before a settle times out).
  */
 export interface Instance {
   readonly id: string;
@@ -33,6 +35,8 @@ export interface InstanceOptions {
   dbName: string;
   configFile: string;
   logLevel?: string;
+  /** Appends all the output of every start here (created on first write). */
+  logFile?: string;
 }
 
 const OUTPUT_LIMIT = 20_000;
@@ -68,9 +72,11 @@ export function createInstance(o: InstanceOptions): Instance {
   let out = '';
   let starts = 0;
   const unexpectedExits: string[] = [];
-  const append = (d: Buffer) => {
-    out = (out + d.toString()).slice(-OUTPUT_LIMIT);
+  const keep = (text: string) => {
+    out = (out + text).slice(-OUTPUT_LIMIT);
+    if (o.logFile) appendFileSync(o.logFile, text);
   };
+  const append = (d: Buffer) => keep(d.toString());
 
   const instance: Instance = {
     id: o.id,
@@ -85,7 +91,7 @@ export function createInstance(o: InstanceOptions): Instance {
       if (child) throw new Error(`instance ${o.id}: start() while running`);
       starts += 1;
       expected = false;
-      out += `\n--- ${o.id} start #${starts} ---\n`;
+      keep(`\n--- ${o.id} start #${starts} at ${new Date().toISOString()} ---\n`);
       const args = [
         bin,
         'run',

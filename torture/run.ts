@@ -54,6 +54,8 @@ export interface TortureResult {
   stats: ChaosStats;
   /** Each instance's last output, for a failure report. */
   outputs: Record<string, string>;
+  /** Where each instance's whole output is (`<id>.log`): kept only when the run failed. */
+  logDir?: string;
 }
 
 function daemonConfig(sagaTimeoutMs: number): Record<string, unknown> {
@@ -87,23 +89,34 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     cleanup.push(() => proxy.close());
     const dir = mkdtempSync(join(tmpdir(), 'projectord-torture-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    // Outside `dir`: a run that fails (or throws) keeps the daemons' whole output.
+    const logDir = mkdtempSync(join(tmpdir(), 'projectord-torture-logs-'));
+    let keepLogs = true;
+    cleanup.push(() => {
+      if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
+    });
     const configFile = join(dir, 'config.yaml');
     writeFileSync(configFile, stringify(daemonConfig(o.sagaTimeoutMs ?? 30_000)));
     const proxied = proxiedMongoUri(uri, proxy);
 
-    const instances: Instance[] = Array.from({ length: o.instances }, (_, k) =>
-      createInstance({
-        id: `torture-${String.fromCharCode(97 + k)}`,
+    const instances: Instance[] = Array.from({ length: o.instances }, (_, k) => {
+      const id = `torture-${String.fromCharCode(97 + k)}`;
+      return createInstance({
+        id,
         mongoUri: proxied,
         dbName,
         configFile,
-      }),
-    );
+        logFile: join(logDir, `${id}.log`),
+      });
+    });
     cleanup.push(async () => {
       await Promise.all(instances.map((i) => i.kill()));
     });
     for (const i of instances) i.start();
-    o.log(`db ${dbName}; ${o.instances} instances through proxy :${proxy.port}; seed ${o.seed}`);
+    o.log(
+      `db ${dbName}; ${o.instances} instances through proxy :${proxy.port}; seed ${o.seed}; ` +
+        `their output in ${logDir} (kept if the run fails)`,
+    );
 
     let written = 0;
     const stats: ChaosStats = { kills: 0, cuts: 0 };
@@ -217,7 +230,17 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       settleMs: settled.settleMs,
     });
     const outputs = Object.fromEntries(instances.map((i) => [i.id, i.output()]));
-    return { ok, summary: line, verdicts, simulation: summary, poison, stats, outputs };
+    keepLogs = !ok;
+    return {
+      ok,
+      summary: line,
+      verdicts,
+      simulation: summary,
+      poison,
+      stats,
+      outputs,
+      ...(ok ? {} : { logDir }),
+    };
   } finally {
     for (const release of cleanup.reverse()) {
       await Promise.resolve()

@@ -82,6 +82,7 @@ async function main(): Promise<number> {
   if (!result.ok) {
     for (const [id, out] of Object.entries(result.outputs))
       opts.log(`${id} output (tail):\n${out.slice(-4000)}`);
+    if (result.logDir) opts.log(`every instance's whole output: ${result.logDir}/<id>.log`);
   }
   process.stdout.write(`${result.summary}\n`);
   return result.ok ? 0 : 1;
