@@ -103,8 +103,10 @@ async function main(): Promise<void> {
   const workload = toStream(buildTestEvents(EVENTS, AGGREGATES));
   log(`1a: ${EVENTS} events over ${AGGREGATES} aggregates; warming up`);
   await once({ ...ROWS[0]!, runs: 1 }, workload.slice(0, 20_000));
+  // BENCH_ROWS=single-default,… runs only those rows, for quick comparisons; nothing is saved.
+  const only = process.env.BENCH_ROWS?.split(',');
   const rows = [];
-  for (const row of ROWS) {
+  for (const row of only ? ROWS.filter((r) => only.includes(r.id)) : ROWS) {
     const runs: EngineRunFigures[] = [];
     for (let i = 0; i < row.runs; i++) {
       const r = await once(row, workload);
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
     }
     rows.push({ id: row.id, label: row.label, config: row.config, runs, median: summarise(runs) });
   }
-  saveResult('engine-single', { events: EVENTS, aggregates: AGGREGATES, rows });
+  if (!only) saveResult('engine-single', { events: EVENTS, aggregates: AGGREGATES, rows });
 }
 
 await main();

@@ -77,6 +77,7 @@ export interface Lane {
 type Task = (() => Promise<void>) & { abandon?: () => void };
 
 const MAX_REMEMBERED_AGGREGATES = 200_000;
+const noop = (): void => undefined;
 
 export class StoppedError extends Error {
   constructor() {
@@ -93,13 +94,14 @@ export function createLane(o: LaneOptions): Lane {
   // aggregate only means its next event is applied without the check (the guards still hold).
   const versions = new Map<string, number>();
   const handles = new Set<string>(module.handles);
+  // The oldest remembered aggregate is forgotten first (insertion order: a Map set keeps it, so
+  // the hot path is one lookup and one set, no re-insertion).
   const rememberVersion = (aggregateId: string, version: number) => {
-    versions.delete(aggregateId);
-    versions.set(aggregateId, version);
-    if (versions.size > MAX_REMEMBERED_AGGREGATES) {
+    if (versions.size >= MAX_REMEMBERED_AGGREGATES && !versions.has(aggregateId)) {
       const oldest = versions.keys().next();
       if (!oldest.done) versions.delete(oldest.value);
     }
+    versions.set(aggregateId, version);
   };
   const parked = new Set<string>(o.parkedKeys ?? []);
   const keys = new Map<string, Task[]>();
@@ -354,9 +356,14 @@ export function createLane(o: LaneOptions): Lane {
     async push(item) {
       await accept();
       const key = keyOf(item.event);
-      enqueue(key, async () => {
-        const outcome = await applyEvent(item, key);
-        item.done?.(outcome);
+      enqueue(key, () => {
+        // The common case — key not parked, the aggregate's next version (or one not seen) —
+        // goes straight to the handler; duplicates, gaps and parked keys take applyEvent.
+        const known = byAggregate ? versions.get(item.event.aggregateId) : undefined;
+        const direct =
+          !parked.has(key) && (known === undefined || item.event.version === known + 1);
+        const outcome = direct ? applyOne(item, key) : applyEvent(item, key);
+        return item.done ? outcome.then(item.done) : outcome.then(noop);
       });
     },
     observe(event) {

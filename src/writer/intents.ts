@@ -48,23 +48,46 @@ export function markerField(aggregateId: string): string {
 
 function numbers(fields: Record<string, number> | undefined): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(fields ?? {})) {
+  if (!fields) return out;
+  for (const k in fields) {
+    const v = fields[k];
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw new TypeError(`increment "${k}" must be a finite number, got ${String(v)}`);
     }
-    out[k.startsWith('$') ? escapeKey(k) : k] = v;
+    out[k.charCodeAt(0) === 36 /* $ */ ? escapeKey(k) : k] = v;
   }
   return out;
 }
 
-/** Fields the engine owns in guarded documents: a module's own value for them is dropped. */
-function withoutReserved(fields: Record<string, unknown>, guard: Guard): Record<string, unknown> {
-  const out = { ...fields };
-  delete out._id;
-  delete out[APPLIED_EVENTS];
-  if (guard.kind === 'version') delete out.version;
+/** Whether a module may write this top-level field of a guarded document (the engine owns the rest). */
+function writable(key: string, guard: Guard): boolean {
+  return key !== '_id' && key !== APPLIED_EVENTS && (guard.kind !== 'version' || key !== 'version');
+}
+
+/**
+ * One update section in one pass: made plain (sanitize.ts), the engine's fields and `skip`'s
+ * keys left out, `wrap` applied to each value; undefined when nothing is left.
+ */
+function section(
+  fields: Record<string, unknown> | undefined,
+  guard: Guard,
+  skip?: Record<string, unknown>,
+  wrap?: (v: unknown) => unknown,
+): Record<string, unknown> | undefined {
+  if (!fields) return undefined;
+  let out: Record<string, unknown> | undefined;
+  for (const k in fields) {
+    const v = fields[k];
+    if (v === undefined) continue;
+    const key = k.charCodeAt(0) === 36 /* $ */ ? escapeKey(k) : k;
+    if (!writable(key, guard) || (skip !== undefined && Object.hasOwn(skip, key))) continue;
+    const plain = plainValue(v);
+    (out ??= {})[key] = wrap ? wrap(plain) : plain;
+  }
   return out;
 }
+
+const each = (v: unknown) => ({ $each: [v] });
 
 function nonEmpty(update: Record<string, Record<string, unknown>>): Document {
   const out: Document = {};
@@ -79,29 +102,31 @@ export function toBulkOperation(intent: WriteIntent): AnyBulkWriteOperation<Read
     case 'upsert': {
       const u = intent.update;
       const g = intent.guard;
-      const fields = withoutReserved(plainFields(u.set), g);
-      const set = g.kind === 'version' ? { ...fields, version: g.version } : fields;
-      const setOnInsert = withoutReserved(plainFields(u.setOnInsert), g);
-      for (const k of Object.keys(set)) delete setOnInsert[k];
-      const push: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(withoutReserved(plainFields(u.push), g))) {
-        push[k] = { $each: [v] };
+      const set = section(u.set, g) ?? {};
+      if (g.kind === 'version') set.version = g.version;
+      const update: Document = {};
+      if (Object.keys(set).length > 0) update.$set = set;
+      const setOnInsert = section(u.setOnInsert, g, set);
+      if (setOnInsert) update.$setOnInsert = setOnInsert;
+      if (u.inc) {
+        const inc = numbers(u.inc);
+        if (Object.keys(inc).length > 0) update.$inc = inc;
       }
-      if (g.kind === 'event') push[APPLIED_EVENTS] = g.eventId;
+      const max = section(u.max, g);
+      if (max) update.$max = max;
+      const min = section(u.min, g);
+      if (min) update.$min = min;
+      const push = section(u.push, g, undefined, each);
+      if (g.kind === 'event') {
+        update.$push = { ...push, [APPLIED_EVENTS]: g.eventId };
+      } else if (push) update.$push = push;
       return {
         updateOne: {
           filter:
             g.kind === 'version'
               ? { _id: intent.id, version: { $lt: g.version } }
               : { _id: intent.id, [APPLIED_EVENTS]: { $ne: g.eventId } },
-          update: nonEmpty({
-            $set: set,
-            $setOnInsert: setOnInsert,
-            $inc: numbers(u.inc),
-            $max: plainFields(u.max),
-            $min: plainFields(u.min),
-            $push: push,
-          }),
+          update,
           upsert: true,
         },
       };

@@ -28,6 +28,34 @@ describe('write intents', () => {
     });
   });
 
+  it('builds every section: set wins over setOnInsert, pushes are $each, engine fields dropped, empty sections left out', () => {
+    const op = toBulkOperation({
+      kind: 'upsert',
+      collection: 'c',
+      id: 'a1',
+      guard: { kind: 'version', aggregateId: 'a1', version: 3 },
+      update: {
+        set: { constructor: 'kept' },
+        setOnInsert: { constructor: 'shadowed', toString: 'kept', version: 1, openedAt: 5 },
+        max: { high: 9, version: 100 },
+        min: {},
+        push: { log: { n: 1 }, _appliedEvents: 'x' },
+      },
+    });
+    expect(op).toEqual({
+      updateOne: {
+        filter: { _id: 'a1', version: { $lt: 3 } },
+        update: {
+          $set: { constructor: 'kept', version: 3 },
+          $setOnInsert: { toString: 'kept', openedAt: 5 },
+          $max: { high: 9 },
+          $push: { log: { $each: [{ n: 1 }] } },
+        },
+        upsert: true,
+      },
+    });
+  });
+
   it('guards by applied event ids for modules ordered by another key', () => {
     const op = toBulkOperation({
       kind: 'upsert',
