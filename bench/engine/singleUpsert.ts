@@ -62,6 +62,14 @@ const ROWS: Row[] = [
     runs: 3,
   },
   {
+    id: 'single-inflight-2000',
+    label: 'single upsert, lanes.maxInFlight 2000 (the default before this run)',
+    module: singleUpsert,
+    writesPerEvent: 1,
+    config: { lanes: { maxInFlight: 2000 } },
+    runs: 3,
+  },
+  {
     id: 'counter-default',
     label: 'event-counter (2 writes/event), default config',
     module: eventCounter,

@@ -75,7 +75,7 @@ export const configSchema = z
     lanes: z
       .object({
         /** Events accepted into one lane and not yet finished; the source waits beyond it. */
-        maxInFlight: count(2000),
+        maxInFlight: count(500),
         /** Aggregates one lane runs at once. */
         concurrency: count(256),
       })
