@@ -64,6 +64,7 @@ export function createModulePipeline(
     logger: d.logger,
     signal: d.signal,
     now: d.now,
+    operationTimeoutMs: config.mongo.operationTimeoutMs,
     ...(module.kind === 'reaction' && d.reactions ? { reactions: d.reactions } : {}),
   });
   const lane = createLane({

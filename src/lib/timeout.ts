@@ -8,21 +8,26 @@
  * shutdown forever. The abandoned operation may still land later: every write is idempotent.
  */
 export class OperationTimeoutError extends Error {
-  constructor(what: string, ms: number) {
-    super(`${what}: no answer from MongoDB within ${ms} ms (mongo.operationTimeoutMs); retrying`);
+  constructor(what: string, ms: number, setting = 'mongo.operationTimeoutMs') {
+    super(`${what}: not settled within ${ms} ms (${setting}); retrying`);
     this.name = 'OperationTimeoutError';
   }
 }
 
 /** Settles like `p`, or rejects with an OperationTimeoutError after `ms` (0: no bound). */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export async function within<T>(
+  p: Promise<T>,
+  ms: number,
+  what: string,
+  setting?: string,
+): Promise<T> {
   if (ms <= 0) return p;
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OperationTimeoutError(what, ms)), ms);
+        timer = setTimeout(() => reject(new OperationTimeoutError(what, ms, setting)), ms);
       }),
     ]);
   } finally {

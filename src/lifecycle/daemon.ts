@@ -364,7 +364,19 @@ export function createDaemon(o: DaemonOptions): Daemon {
     clearTimeout(timer);
     if (res === 'timeout')
       logger.warn('shutdown timeout: unfinished events will be re-read on restart');
-    await Promise.all(pipelines.map((p) => p.lane.stop()));
+    // Bounded too: a handler stuck past every timeout must not hold the stop (invariant 8); its
+    // event is unfinished, so the checkpoint stays before it and a restart reads it again.
+    await within(
+      Promise.all(pipelines.map((p) => p.lane.stop())),
+      config.shutdown.timeoutMs,
+      'stopping the lanes',
+      'shutdown.timeoutMs',
+    ).catch((e: unknown) =>
+      logger.warn(
+        { err: toError(e) },
+        'lanes did not stop in time; their unfinished events will be re-read',
+      ),
+    );
     await writer
       .flush()
       .catch((e: unknown) => logger.warn({ err: toError(e) }, 'final flush failed'));

@@ -5,6 +5,8 @@ import { backoffDelay, sleep } from '../lanes/backoff.js';
 import { createLeaseKeeper } from '../leases/leaseKeeper.js';
 import { createLeaseManager } from '../leases/leaseManager.js';
 import { toError, usageError } from '../lib/errors.js';
+import { bounded } from '../lib/timeout.js';
+import type { ReactionServices } from '../modules/context.js';
 import { loadModules } from '../modules/load.js';
 import { startHttpServer, type HttpServer } from '../observability/http.js';
 import { healthReport, metricsHooks, startMetricsSampler } from '../observability/daemonMetrics.js';
@@ -124,14 +126,19 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
   const deadlineStore = createDeadlineStore(db, now);
   await retrying('creating saga_deadlines indexes', () => deadlineStore.ensureIndexes());
 
-  const manager = createLeaseManager({
-    db,
-    instanceId: config.instanceId ?? 'projectord',
-    ttlMs: config.leases.ttlMs,
-    heartbeatMs: config.leases.heartbeatMs,
-    clock: now,
-    logger,
-  });
+  // A lease call left unanswered fails (the keeper retries; the lease's own expiry fences).
+  const manager = bounded(
+    createLeaseManager({
+      db,
+      instanceId: config.instanceId ?? 'projectord',
+      ttlMs: config.leases.ttlMs,
+      heartbeatMs: config.leases.heartbeatMs,
+      clock: now,
+      logger,
+    }),
+    config.mongo.operationTimeoutMs,
+    'leases',
+  );
   let started = false;
   const keeper = createLeaseKeeper({
     manager,
@@ -154,12 +161,17 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     upcasters,
     logger,
     now,
-    reactions: {
-      append: (cause, module, e) => appender.append(cause, module, e),
-      schedule: (module, d) => deadlineStore.schedule(module, d),
-      cancel: (module, id) => deadlineStore.cancel(module, id),
-      readStream: (aggregateId) => fetcher.stream(aggregateId),
-    },
+    // Bounded like every MongoDB wait a lane depends on (lib/timeout.ts).
+    reactions: bounded(
+      {
+        append: (cause, module, e) => appender.append(cause, module, e),
+        schedule: (module, d) => deadlineStore.schedule(module, d),
+        cancel: (module, id) => deadlineStore.cancel(module, id),
+        readStream: (aggregateId) => fetcher.stream(aggregateId),
+      } satisfies ReactionServices,
+      config.mongo.operationTimeoutMs,
+      'reaction',
+    ),
     ownership: { owned: () => new Set(keeper.owned().keys()) },
     hooks: {
       ...metricsHooks(metrics),

@@ -1,6 +1,7 @@
 import type { Collection, Db, Document } from 'mongodb';
 import type { ProjectorEvent } from '../events/types.js';
 import { ProjectordError } from '../lib/errors.js';
+import { within } from '../lib/timeout.js';
 import type { Logger } from '../observability/logger.js';
 import type { Guard, ReadModelDoc, WriteIntent } from '../writer/intents.js';
 import type {
@@ -39,6 +40,8 @@ export interface ContextDeps {
   logger: Logger;
   signal: AbortSignal;
   now(): Date;
+  /** Bound on one read of a handler (lib/timeout.ts); 0 or absent = none. */
+  operationTimeoutMs?: number;
   /** Physical collection for a declared one (identity when live). */
   physical(collection: string): string;
   reactions?: ReactionServices;
@@ -102,9 +105,11 @@ class EventContext implements ReactionContext {
   }
 
   async findOne<T extends Document = Document>(c: string, id: string): Promise<T | null> {
-    const doc = await target(this.shared, c).handle.findOne({
-      _id: { $eq: requireString(id, 'findOne id') },
-    });
+    const doc = await within(
+      target(this.shared, c).handle.findOne({ _id: { $eq: requireString(id, 'findOne id') } }),
+      this.shared.deps.operationTimeoutMs ?? 0,
+      `findOne in ${c}`,
+    );
     return doc as T | null;
   }
 
@@ -118,7 +123,12 @@ class EventContext implements ReactionContext {
     let cursor = target(this.shared, c).handle.find(safe);
     if (options.sort) cursor = cursor.sort(options.sort);
     if (options.limit) cursor = cursor.limit(options.limit);
-    return (await cursor.toArray()) as unknown as T[];
+    const docs = await within(
+      cursor.toArray(),
+      this.shared.deps.operationTimeoutMs ?? 0,
+      `find in ${c}`,
+    );
+    return docs as unknown as T[];
   }
 
   upsert(c: string, id: string, update: GuardedUpdate): void {

@@ -25,6 +25,8 @@ export interface RunnerOptions {
   signal: AbortSignal;
   now(): Date;
   physical?(collection: string): string;
+  /** Bound on each MongoDB read of a handler (lib/timeout.ts). */
+  operationTimeoutMs?: number;
   /** Absent in rebuild, replay and verify: reactions never run there (invariant 9). */
   reactions?: ReactionServices;
 }
@@ -39,6 +41,7 @@ export function createModuleRunner(o: RunnerOptions): ModuleRunner {
     signal: o.signal,
     now: o.now,
     physical: o.physical ?? ((c: string) => c),
+    ...(o.operationTimeoutMs === undefined ? {} : { operationTimeoutMs: o.operationTimeoutMs }),
     ...(o.reactions ? { reactions: o.reactions } : {}),
   };
   const buildContext = createContextFactory(deps);

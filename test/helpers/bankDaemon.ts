@@ -52,6 +52,8 @@ export function bankConfig(dbName: string, overrides: Record<string, unknown> = 
       metrics: { host: '127.0.0.1', port: 0 },
       checkpoint: { everyEvents: 20, everyMs: 100 },
       shutdown: { timeoutMs: 10_000 },
+      // A MongoDB call left unsettled (a reset socket under load) is retried after this long.
+      mongo: { operationTimeoutMs: 5000 },
       ...overrides,
     },
   });

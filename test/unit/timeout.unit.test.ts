@@ -27,7 +27,7 @@ describe('bounded waits for MongoDB (lib/timeout.ts)', () => {
       }
     }
     const store = bounded(new Store(), 20, 'checkpoints');
-    await expect(store.save()).rejects.toThrow(/checkpoints\.save: no answer/);
+    await expect(store.save()).rejects.toThrow(/checkpoints\.save: not settled within 20 ms/);
     await expect(store.save()).resolves.toBe('store');
     expect(store.label()).toBe('store!');
     expect(store.calls).toBe(2);
