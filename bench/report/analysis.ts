@@ -99,6 +99,7 @@ function engineFindings(i: Inputs): string[] {
   const row = (id: string) => i.single?.rows.find((r) => r.id === id)?.median;
   const def = row('single-default');
   const old = row('single-old-defaults');
+  const wide = row('single-inflight-2000');
   const p = i.profile;
   const bankModules = i.bank?.perModule.filter((m) => m.kind !== '') ?? [];
   const dispatchOnly = i.bank?.perModule.find((m) => m.kind === '')?.cpuUsPerStreamEvent ?? 0;
@@ -107,11 +108,13 @@ function engineFindings(i: Inputs): string[] {
   return [
     "## Where the engine's time goes, and what would cut it",
     '',
-    'The engine changed while this suite was written: commit 0302ab9 builds the module context once',
-    'per module, resolves one promise per commit, escapes values only when needed, flushes the',
-    `writer on the next turn by default and runs ${defaults.lanes.concurrency} keys per lane — the hot spots the first profiles`,
-    'of this suite showed. Everything in this report measures the engine as committed at the',
-    'top of the page; nothing in the engine was changed by the benchmark work itself.',
+    'The engine changed while this suite was written, twice on its evidence: commit 0302ab9 builds',
+    'the module context once per module, resolves one promise per commit, escapes values only when',
+    `needed, flushes the writer on the next turn by default and runs ${defaults.lanes.concurrency} keys per lane; on 2026-11-26`,
+    '(commits 6b6e419, 492b6a5, 6d7a5f7) `toBulkOperation` builds each update section in one pass, the',
+    "lane runs an aggregate's next event straight to its handler, the default `lanes.maxInFlight` went",
+    'from 2000 to 500, and live events are confirmed in event_store in batches (point 6). Everything',
+    'here measures the engine as committed at the top of the page.',
     '',
     `1. **Group commit instead of a flush timer.** With the defaults before 0302ab9 (concurrency 64,`,
     '   a 5 ms timer) a lane ran at most 64 handlers, each waiting for its writes, and 64 never fill a',
@@ -120,25 +123,22 @@ function engineFindings(i: Inputs): string[] {
     `   with the current ones, at ${old ? n1(old.cpuUsPerEvent) : '?'} vs ${def ? n1(def.cpuUsPerEvent) : '?'} CPU µs per event. The in-process engine is now`,
     '   bound by CPU, not by a timer.',
     '',
-    `2. **At ${def ? n1(def.cpuUsPerEvent) : '?'} CPU µs per event, 150,000 events/s is ${def ? (def.cpuUsPerEvent / target).toFixed(1) : '?'}× away** (it needs ${n1(target)} µs per event on`,
-    '   one core: Node runs the engine on one thread; the second core only helps the garbage',
-    `   collector). Garbage collection is still ${pct(stageShare(p?.single, 'garbage'))} of the CPU in 1a (${pct(stageShare(p?.bank, 'garbage'))} in 1b): up to`,
-    `   \`maxInFlight\` (${defaults.lanes.maxInFlight}) events are alive at once, each with its closures and promises (lane accept,`,
-    '   per-key task, drain, applyEvent, applyOne, runner, commit), so much of it outlives the young',
-    '   generation and is promoted. Recommended: a synchronous `accept()` when the lane has room,',
-    '   non-async fast paths in the lane for the common case (no gap, not parked), and a smaller',
-    '   default `maxInFlight` if latency allows — fewer live events, less promotion.',
+    `2. **Fewer events alive at once, less garbage promoted.** Same run: \`lanes.maxInFlight\` 2000 (the`,
+    `   default until 492b6a5) costs ${wide ? n1(wide.cpuUsPerEvent) : '?'} CPU µs per event (${wide ? n0(wide.evPerSec) : '?'} events/s), the new default ${defaults.lanes.maxInFlight} costs`,
+    `   ${def ? n1(def.cpuUsPerEvent) : '?'} (${def ? n0(def.evPerSec) : '?'} events/s). Every accepted event keeps its closures and promises (lane`,
+    '   task, applyOne, runner, commit) until its write is acknowledged; with 2000 alive, more of',
+    '   them outlive the young generation and are promoted (the GC share falls with the bound).',
     '',
-    `3. **The lane's per-key scheduling goes through p-queue** (lane and p-queue: ${pct(stageShare(p?.single, 'lane'))} of 1a, ${pct(stageShare(p?.bank, 'lane'))} of 1b):`,
-    '   an event of an idle key becomes a p-queue task with its own promise, AbortSignal plumbing and',
-    '   async-context binding (`runInAsyncScope` on every task). Recommended: a counter of running keys',
-    '   and a FIFO of ready keys — the same ordering and bound without the per-task machinery.',
+    `3. **At ${def ? n1(def.cpuUsPerEvent) : '?'} CPU µs per event, 150,000 events/s is ${def ? (def.cpuUsPerEvent / target).toFixed(1) : '?'}× away** (it needs ${n1(target)} µs per event on`,
+    '   one core: Node runs the engine on one thread; the second core only helps the garbage',
+    `   collector). Garbage collection is still ${pct(stageShare(p?.single, 'garbage'))} of the CPU in 1a (${pct(stageShare(p?.bank, 'garbage'))} in 1b), and the lane with`,
+    `   p-queue ${pct(stageShare(p?.single, 'lane'))}: an event of an idle key becomes a p-queue task with its own promise and`,
+    '   async-context binding. What is left to try: a counter of running keys and a FIFO of ready keys',
+    '   instead of one p-queue task per key activation, a synchronous `accept()` when the lane has',
+    '   room, and a write intent that is the bulk operation (no second object per write).',
     '',
     `4. **Module runner and context: ${pct(stageShare(p?.single, 'module runner'))} of 1a; batch writer and intents: ${pct(stageShare(p?.single, 'batch writer'))} of 1a, ${pct(stageShare(p?.bank, 'batch writer'))} of 1b.**`,
-    '   `toBulkOperation` still spreads each update and `delete`s the reserved keys (dictionary-mode',
-    '   objects) and walks every section again to drop empty ones. Recommended: build the sections',
-    '   directly, skipping reserved keys while copying. The hottest functions of each profile, in',
-    '   the tables above, are the places to start.',
+    '   The hottest functions of each profile, in the tables above, are the places to start.',
     '',
     `5. **In 1b the modules are the larger half.** Dispatch alone costs ${n1(dispatchOnly)} µs per event; each module`,
     `   adds the engine's per-handler cost (1a: ${def ? n1(def.cpuUsPerEvent) : '?'} CPU µs per event, dispatch included) plus its own`,
@@ -167,17 +167,19 @@ function wireFindings(i: Inputs): string[] {
       defaults.lanes.concurrency /
       (defaults.writer.flushIntervalMs / 1000 + defaults.lanes.concurrency / c.bulkOpsPerSec);
     lines.push(
-      `6. **Over the wire, projectord does not reach the server's bulk rate.** In the same run the`,
-      `   server took the naive projector's very writes at ${n0(c.bulkOpsPerSec)} ops/s as unordered bulkWrites of 500 and`,
-      `   ${n0(c.awaitedOpsPerSec)} ops/s awaited one by one (${c.ratio.toFixed(2)}×, no change stream involved); the best projectord`,
-      `   row reached ${n0(best)} events/s. A lane has at most ${defaults.lanes.concurrency} events' writes outstanding` +
-        (defaults.writer.flushIntervalMs > 0
-          ? `, and each batch waits ${defaults.writer.flushIntervalMs} ms for the writer's timer, then for the server: at best about ${n0(bound)} events/s`
-          : `; with group commit the bound is the server's bulk rate itself, about ${n0(bound)} events/s`),
-      "   for one write per event, half that for the event-counter module's two (its shared total) —",
-      '   before the change stream, checkpoints, and this process sharing 2 cores with the inserter and',
-      '   the Java server. The row with the defaults before 0302ab9 shows what the new defaults change',
-      '   over the wire on this server.',
+      `6. **Over the wire.** In the same run the server took the naive projector's very writes at`,
+      `   ${n0(c.bulkOpsPerSec)} ops/s as unordered bulkWrites of 500 and ${n0(c.awaitedOpsPerSec)} ops/s awaited one by one (${c.ratio.toFixed(2)}×, no change`,
+      `   stream involved); the best projectord row reached ${n0(best)} events/s. On this server every live event is`,
+      '   confirmed in event_store (`source.confirmInserts` auto: the fallback emits change events for',
+      '   inserts it refused); until 6d7a5f7 that was one awaited round trip per event in the dispatch',
+      '   loop, which capped projectord near the naive projector. The daemon now reads up to 256 change',
+      '   events ahead and confirms the waiting ones with one query. What bounds it now is ordering:',
+      `   a lane runs one event per aggregate at a time (up to ${defaults.lanes.concurrency} aggregates) and the next event of an`,
+      '   aggregate waits until the write of the one before is acknowledged, so with the 200 aggregates',
+      "   of this workload at most 200 events share one bulk round trip. Reaching the server's bulk",
+      `   rate (about ${n0(bound)} events/s for one write per event) needs more than one event per aggregate in`,
+      "   a batch: applying an aggregate's next event while its previous write is in flight, for",
+      '   handlers that do not read what they wrote — not done.',
       '   mongo-java-server evaluates every guarded filter by scanning the collection, so a real mongod',
       '   (index lookups, one round trip per batch) would move every row: run `MONGODB_URI=… npm run',
       '   bench` against a replica set before drawing conclusions about production.',
@@ -188,14 +190,12 @@ function wireFindings(i: Inputs): string[] {
     const p99s = i.latency.rows.map((r) => n1(r.p99)).join(', ');
     lines.push(
       '',
-      `7. **The median latency is set by polling, the tail by the shared CPU** (p50 ${p50s} ms and p99`,
-      `   ${p99s} ms across the loads). The change-stream source sleeps \`min(maxAwaitTimeMs, 25)\` ms`,
-      '   after every empty `tryNext()`; an event inserted during that sleep waits for it, then for its',
-      '   batch to be written: that is the p50, at every load. The tail moves from run to run with',
-      "   the machine's load (see the load averages): the daemon, the inserter and the Java server",
-      '   share 2 cores with other work. Recommended: skip the sleep when the empty `tryNext()` already waited',
-      '   on the server (awaitData) and keep it only as a back-off for servers that answer at once:',
-      '   the idle-path latency would drop to one round trip plus the bulk write.',
+      `7. **Latency** (p50 ${p50s} ms and p99 ${p99s} ms across the loads). An empty \`tryNext()\``,
+      '   that came back in less than half of `maxAwaitTimeMs` (a server that did not wait for data)',
+      '   is followed by a sleep of `min(maxAwaitTimeMs, 20)` ms; an event inserted during it',
+      '   waits for it, then for its batch to be written. The tail moves from run to run with the',
+      "   machine's load (see the load averages): the daemon, the inserter and the Java server share 2",
+      '   cores with other work.',
     );
   }
   if (i.recovery) {

@@ -100,6 +100,7 @@ export async function render(): Promise<void> {
     'npm run bench:engine   # in process only (scenarios 1a–1c), a few minutes',
     'npm run bench          # everything: builds dist/ (scenario 5 runs bin/projectord.js), then 1a–5',
     'MONGODB_URI=mongodb://… npm run bench   # over the wire against your own replica set',
+    'npm run bench:report   # renders this page again from bench-results/*.json',
     '```',
     '',
     'Both compile bench/ with `tsc -p bench/tsconfig.json` into bench-results/build/ and run plain',
