@@ -11,7 +11,13 @@ import { render } from './report/render.js';
  * scenario failed.
  */
 const ENGINE = ['engine/singleUpsert.js', 'engine/bank.js', 'engine/profile.js'];
-const WIRE = ['wire/throughput.js', 'wire/memory.js', 'wire/latency.js', 'wire/recovery.js'];
+const WIRE = [
+  'wire/throughput.js',
+  'wire/memory.js',
+  'wire/latency.js',
+  'wire/recovery.js',
+  'wire/rebuild.js',
+];
 
 const part = process.argv[2] === 'engine' ? 'engine' : 'all';
 const scripts = part === 'engine' ? ENGINE : [...ENGINE, ...WIRE];

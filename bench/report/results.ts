@@ -100,6 +100,34 @@ export interface WireLatency {
   }[];
 }
 
+export interface RebuildRep {
+  bareEvPerSec: number;
+  bareS: number;
+  rebuildEvPerSec: number;
+  /** rebuild events/s over bare-scan events/s, the scan run just before the rebuild. */
+  ratio: number;
+  rebuild: {
+    seconds: number;
+    scanned: number;
+    handled: number;
+    invalid: number;
+    secondPassHandled: number;
+    viewDocs: number;
+  };
+}
+
+export interface WireRebuild {
+  backend: string;
+  events: number;
+  accounts: number;
+  initialAccounts: number;
+  byType: Record<string, number>;
+  batchSize: number;
+  insertS: number;
+  reps: RebuildRep[];
+  median: { rebuildEvPerSec: number; bareEvPerSec: number };
+}
+
 export interface RecoveryRep {
   httpUpMs: number;
   firstProcessedMs: number;

@@ -5,6 +5,7 @@ import type {
   ProfileOf,
   WireLatency,
   WireMemory,
+  WireRebuild,
   WireRecovery,
   WireThroughput,
 } from './results.js';
@@ -181,6 +182,56 @@ export function latencyTable(r: WireLatency): string {
       `**${n1(x.p99)} ms**`,
       `${n1(x.max)} ms`,
     ]),
+  );
+}
+
+const ONE_SECOND_MS = 1000;
+
+/** Where p99 passes 1 s, from the loads measured: between two of them, or not within them. */
+export function p99PassesOneSecond(r: WireLatency): string {
+  const rows = [...r.rows].sort((a, b) => a.rate - b.rate);
+  const i = rows.findIndex((x) => x.p99 >= ONE_SECOND_MS);
+  const first = rows[i];
+  const before = rows[i - 1];
+  const top = rows[rows.length - 1];
+  if (!first) {
+    return top
+      ? `p99 stays under 1 s up to ${n0(top.rate)} events/s (${n1(top.p99)} ms there), the highest load offered: the load at which it passes 1 s lies beyond it.`
+      : '';
+  }
+  return before
+    ? `p99 passes 1 s between ${n0(before.rate)} events/s (${n1(before.p99)} ms) and ${n0(first.rate)} events/s (${n1(first.p99)} ms).`
+    : `p99 is past 1 s already at ${n0(first.rate)} events/s, the lowest load offered (${n1(first.p99)} ms).`;
+}
+
+/** Rebuild over bare scan, of the medians. */
+export const rebuildRatio = (r: WireRebuild): number =>
+  r.median.rebuildEvPerSec / r.median.bareEvPerSec;
+
+export function rebuildTable(r: WireRebuild): string {
+  const rows = r.reps.map((x, i) => [
+    String(i + 1),
+    `${n0(x.bareEvPerSec)} (${n1(x.bareS)} s)`,
+    `${n0(x.rebuildEvPerSec)} (${n1(x.rebuild.seconds)} s)`,
+    `${x.ratio.toFixed(3)}×`,
+    `${n0(x.rebuild.viewDocs)} = ${n0(r.accounts)}`,
+  ]);
+  rows.push([
+    '**median**',
+    `**${n0(r.median.bareEvPerSec)}**`,
+    `**${n0(r.median.rebuildEvPerSec)}**`,
+    `**${rebuildRatio(r).toFixed(3)}×**`,
+    '',
+  ]);
+  return table(
+    [
+      'rep',
+      'bare find() scan, events/s',
+      'rebuild account-summary, events/s',
+      'rebuild / bare',
+      'view documents = accounts created',
+    ],
+    rows,
   );
 }
 
