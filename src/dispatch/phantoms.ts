@@ -16,11 +16,12 @@ export interface PhantomGuard {
   /** False when the event is not in event_store (drop it). */
   isStored(event: ProjectorEvent, sourceId?: unknown): Promise<boolean>;
   /**
-   * Storage ids of change events read ahead of dispatch: when every event is confirmed, they
-   * are looked up together in one query now, so each later `isStored` finds its answer waiting
-   * instead of paying a round trip of its own. A no-op otherwise.
+   * The storage id of the event about to be checked, and (lazily) those of the events read ahead
+   * of it. When every event is confirmed and `next` has no answer on the way yet, one query looks
+   * up `next` and every id ahead that has none, so the following `isStored` calls find their
+   * answers waiting: one round trip per read-ahead, not per event. A no-op otherwise.
    */
-  warm(sourceIds: readonly unknown[]): void;
+  warm(next: unknown, ahead: () => readonly unknown[]): void;
 }
 
 export interface PhantomGuardOptions {
@@ -54,7 +55,15 @@ export function createPhantomGuard(o: PhantomGuardOptions): PhantomGuard {
   let confirming = false; // known true once confirmEvery() said so
   const lookUp = (ids: readonly unknown[]): Promise<ReadonlySet<string>> => {
     const found = o.storedIds!(ids).then((stored) => new Set(stored.map(idKey)));
-    found.catch(() => undefined); // an unasked answer's failure is nobody's error
+    // A failed lookup fails only the event that waits on it now; the others read ahead are
+    // forgotten, so the next epoch (which reads them again) asks again instead of failing on a
+    // stale error, one event per epoch.
+    found.catch(() => {
+      for (const id of ids) {
+        const key = idKey(id);
+        if (warmed.get(key) === found) warmed.delete(key);
+      }
+    });
     return found;
   };
   return {
@@ -76,13 +85,13 @@ export function createPhantomGuard(o: PhantomGuardOptions): PhantomGuard {
       if (event.version === seen.version && event.eventId === seen.eventId) return true;
       return (await o.storedEventId(event.aggregateId, event.version)) === event.eventId;
     },
-    warm(sourceIds) {
-      if (!confirming || !o.storedIds) return;
-      const fresh = sourceIds.filter((id) => id !== undefined && !warmed.has(idKey(id)));
-      if (fresh.length === 0) return;
-      if (warmed.size + fresh.length > MAX_WARM) warmed.clear();
-      const answer = lookUp(fresh);
-      for (const id of fresh) warmed.set(idKey(id), answer);
+    warm(next, ahead) {
+      if (!confirming || !o.storedIds || next === undefined || warmed.has(idKey(next))) return;
+      const ids: unknown[] = [next];
+      for (const id of ahead()) if (id !== undefined && !warmed.has(idKey(id))) ids.push(id);
+      if (warmed.size + ids.length > MAX_WARM) warmed.clear();
+      const answer = lookUp(ids);
+      for (const id of ids) warmed.set(idKey(id), answer);
     },
   };
 }

@@ -302,19 +302,12 @@ export function createDaemon(o: DaemonOptions): Daemon {
         onRestart: (reason) => hooks.onRestart?.(reason),
         onOpen: () => hooks.onStreamOpen?.(),
       });
-      // Events read ahead have their store confirmations batched (see phantoms.warm); the
-      // first `warmedAhead` items waiting were handed to it already.
-      let warmedAhead = 0;
-      const warm = (waiting: readonly SourceItem[]) => {
-        warmedAhead = Math.max(0, warmedAhead - 1);
-        if (waiting.length <= warmedAhead) return;
-        const ids: unknown[] = [];
-        for (let i = warmedAhead; i < waiting.length; i++) {
-          const w = waiting[i];
-          if (w?.kind === 'event') ids.push(w.raw._id);
-        }
-        warmedAhead = waiting.length;
-        phantoms.warm(ids);
+      // Events read ahead have their store confirmations batched (see phantoms.warm).
+      const warm = (item: SourceItem, waiting: readonly SourceItem[]) => {
+        if (item.kind !== 'event') return;
+        phantoms.warm(item.raw._id, () =>
+          waiting.flatMap((w) => (w.kind === 'event' ? [w.raw._id] : [])),
+        );
       };
       for await (const item of readAhead(source, READ_AHEAD, warm)) {
         if (item.kind === 'event') {

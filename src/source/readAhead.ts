@@ -11,7 +11,7 @@ export async function* readAhead<T>(
   source: AsyncGenerator<T>,
   max: number,
   /** Called when an item is handed out, with the items still waiting behind it. */
-  onTake?: (waiting: readonly T[]) => void,
+  onTake?: (item: T, waiting: readonly T[]) => void,
 ): AsyncGenerator<T> {
   const buffer: T[] = [];
   let finished = false;
@@ -48,7 +48,7 @@ export async function* readAhead<T>(
         const item = buffer.shift() as T;
         roomReady?.();
         roomReady = undefined;
-        onTake?.(buffer);
+        onTake?.(item, buffer);
         yield item;
         continue;
       }

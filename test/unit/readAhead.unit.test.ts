@@ -23,13 +23,14 @@ describe('readAhead', () => {
     const { source } = counting([1, 2, 3, 4]);
     const seen: number[] = [];
     const waiting: number[][] = [];
-    for await (const n of readAhead(source, 10, (w) => waiting.push([...w]))) {
+    for await (const n of readAhead(source, 10, (item, w) => waiting.push([item, ...w]))) {
       seen.push(n);
       await new Promise((r) => setImmediate(r)); // a slow consumer: the pump runs ahead
     }
     expect(seen).toEqual([1, 2, 3, 4]);
-    expect(waiting.at(-1)).toEqual([]);
-    expect(waiting.some((w) => w.length > 0)).toBe(true);
+    expect(waiting.map((w) => w[0])).toEqual([1, 2, 3, 4]);
+    expect(waiting.at(-1)).toEqual([4]);
+    expect(waiting.some((w) => w.length > 1)).toBe(true);
   });
 
   it('pulls at most `max` items ahead of a consumer that stops taking', async () => {
