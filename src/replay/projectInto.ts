@@ -141,7 +141,8 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
       logger,
       ...(o.filter ? { filter: o.filter } : {}),
     })) {
-      o.onProgress?.(++run.scanned);
+      run.scanned += 1; // counted also without a progress callback
+      o.onProgress?.(run.scanned);
       const event = prepare(raw);
       if (!event) {
         if (typeof raw.eventType !== 'string' || handles.has(raw.eventType)) run.invalid++;

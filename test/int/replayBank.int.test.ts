@@ -34,8 +34,9 @@ describe('replay over the bank projections', () => {
     upcasters = createUpcasterRegistry(loaded.upcasters);
     modules = new Map(loaded.modules.filter(isProjection).map((m) => [m.name, m]));
     await createSimulator({ db: ctx.db, seed: 11, accounts: 6 }).run({ count: 200 });
+    const stored = await ctx.db.collection('event_store').countDocuments();
     for (const name of ['transaction-history', 'balance-projections', 'account-summary']) {
-      await projectInto({
+      const run = await projectInto({
         db: ctx.db,
         module: module(name),
         upcasters,
@@ -44,6 +45,8 @@ describe('replay over the bank projections', () => {
         logger,
         signal,
       });
+      // Every event is counted as scanned, also without a progress callback.
+      expect(run.scanned).toBe(stored);
     }
   });
 
