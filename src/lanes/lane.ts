@@ -390,7 +390,12 @@ export function createLane(o: LaneOptions): Lane {
             if (o.executeDeadline) await o.executeDeadline(deadline);
             resolve();
           } catch (e) {
-            log.error({ err: toError(e), deadline: deadline.id }, 'deadline handler failed');
+            // Warn, not error: the scheduler fires it again later (a saga deadline that came
+            // before its state write does this by design).
+            log.warn(
+              { err: toError(e), deadline: deadline.id },
+              'deadline handler failed; it fires again later',
+            );
             reject(toError(e));
           }
         };
