@@ -1,3 +1,4 @@
+import { sleep } from '../src/lanes/backoff.js';
 import type { TcpProxy } from '../test/helpers/tcpProxy.js';
 import type { Instance } from './instances.js';
 
@@ -11,18 +12,6 @@ export interface ChaosStats {
   cuts: number;
 }
 
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-
 /** `count` sorted points spread at random over (2 %, 98 %) of `total`. */
 export function progressPoints(rng: () => number, count: number, total: number): number[] {
   return Array.from({ length: count }, () => Math.floor(total * (0.02 + 0.96 * rng()))).sort(
@@ -34,7 +23,7 @@ export function progressPoints(rng: () => number, count: number, total: number):
 async function reach(point: number, progress: () => number, signal: AbortSignal): Promise<boolean> {
   while (progress() < point) {
     if (signal.aborted) return false;
-    await pause(50, signal);
+    await sleep(50, signal);
   }
   return !signal.aborted;
 }
@@ -60,10 +49,10 @@ export async function runKills(o: {
     await victim.kill();
     o.stats.kills += 1;
     o.log(`kill #${o.stats.kills} of ${victim.id} at ${o.progress()} events`);
-    await pause(Math.floor(o.rng() * 1500), o.signal);
+    await sleep(Math.floor(o.rng() * 1500), o.signal);
     victim.start();
     // A little life before the next kill, which may hit this one while it starts up.
-    await pause(200 + Math.floor(o.rng() * 1000), o.signal);
+    await sleep(200 + Math.floor(o.rng() * 1000), o.signal);
   }
 }
 
@@ -80,13 +69,13 @@ export async function runCuts(o: {
   stats: ChaosStats;
 }): Promise<void> {
   while (!o.signal.aborted) {
-    await pause(Math.floor(o.everyMs * (0.5 + o.rng())), o.signal);
+    await sleep(Math.floor(o.everyMs * (0.5 + o.rng())), o.signal);
     if (o.signal.aborted) break;
     if (o.proxy.cutAll() > 0) o.stats.cuts += 1;
   }
   for (const deadline = Date.now() + 10_000; o.stats.cuts === 0 && Date.now() < deadline;) {
     if (o.proxy.cutAll() > 0) o.stats.cuts += 1;
-    else await new Promise((resolve) => setTimeout(resolve, 50));
+    else await sleep(50);
   }
 }
 

@@ -74,10 +74,9 @@ export interface Lane {
 }
 
 /** A unit of a key's queue; `abandon` settles whoever waits on it when the lane drops it unrun. */
-type Task = (() => Promise<void>) & { abandon?: () => void };
+type Task = (() => Promise<unknown>) & { abandon?: () => void };
 
 const MAX_REMEMBERED_AGGREGATES = 200_000;
-const noop = (): void => undefined;
 
 export class StoppedError extends Error {
   constructor() {
@@ -363,7 +362,7 @@ export function createLane(o: LaneOptions): Lane {
         const direct =
           !parked.has(key) && (known === undefined || item.event.version === known + 1);
         const outcome = direct ? applyOne(item, key) : applyEvent(item, key);
-        return item.done ? outcome.then(item.done) : outcome.then(noop);
+        return item.done ? outcome.then(item.done) : outcome;
       });
     },
     observe(event) {

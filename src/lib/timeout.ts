@@ -14,25 +14,29 @@ export class OperationTimeoutError extends Error {
   }
 }
 
-/** Settles like `p`, or rejects with an OperationTimeoutError after `ms` (0: no bound). */
-export async function within<T>(
-  p: Promise<T>,
-  ms: number,
-  what: string,
-  setting?: string,
-): Promise<T> {
+/**
+ * Settles like `p`, or rejects with `onTimeout()` after `ms` (0: no bound). The one race against
+ * a timer in the code base: the daemon, the health endpoint, the server starter and the benchmarks
+ * all bound their waits with it.
+ */
+export async function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   if (ms <= 0) return p;
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OperationTimeoutError(what, ms, setting)), ms);
+        timer = setTimeout(() => reject(onTimeout()), ms);
       }),
     ]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** `deadline` for a MongoDB wait: the timeout is an OperationTimeoutError (infrastructure). */
+export function within<T>(p: Promise<T>, ms: number, what: string, setting?: string): Promise<T> {
+  return deadline(p, ms, () => new OperationTimeoutError(what, ms, setting));
 }
 
 /**

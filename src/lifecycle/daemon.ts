@@ -349,14 +349,9 @@ export function createDaemon(o: DaemonOptions): Daemon {
   /** Waits for in-flight work (bounded), then writes and checkpoints everything finished. */
   async function drain(): Promise<void> {
     const idle = Promise.all(pipelines.map((p) => p.lane.idle().catch(() => undefined)));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((r) => {
-      timer = setTimeout(() => r('timeout'), config.shutdown.timeoutMs);
-    });
-    const res = await Promise.race([idle, timeout]);
-    clearTimeout(timer);
-    if (res === 'timeout')
-      logger.warn('shutdown timeout: unfinished events will be re-read on restart');
+    await within(idle, config.shutdown.timeoutMs, 'draining the lanes', 'shutdown.timeoutMs').catch(
+      () => logger.warn('shutdown timeout: unfinished events will be re-read on restart'),
+    );
     // Bounded too: a handler stuck past every timeout must not hold the stop (invariant 8); its
     // event is unfinished, so the checkpoint stays before it and a restart reads it again.
     await within(

@@ -99,15 +99,19 @@ class EventContext implements ReactionContext {
     return this.shared.deps.now();
   }
 
+  /** A handler's read, bounded like every MongoDB wait a lane depends on (lib/timeout.ts). */
+  private bounded<T>(read: Promise<T>, what: string): Promise<T> {
+    return within(read, this.shared.deps.operationTimeoutMs ?? 0, what);
+  }
+
   private needGuard(op: string): Guard {
     if (!this.guard) throw new Error(`${op} needs an event (not available here)`);
     return this.guard;
   }
 
   async findOne<T extends Document = Document>(c: string, id: string): Promise<T | null> {
-    const doc = await within(
+    const doc = await this.bounded(
       target(this.shared, c).handle.findOne({ _id: { $eq: requireString(id, 'findOne id') } }),
-      this.shared.deps.operationTimeoutMs ?? 0,
       `findOne in ${c}`,
     );
     return doc as T | null;
@@ -123,11 +127,7 @@ class EventContext implements ReactionContext {
     let cursor = target(this.shared, c).handle.find(safe);
     if (options.sort) cursor = cursor.sort(options.sort);
     if (options.limit) cursor = cursor.limit(options.limit);
-    const docs = await within(
-      cursor.toArray(),
-      this.shared.deps.operationTimeoutMs ?? 0,
-      `find in ${c}`,
-    );
+    const docs = await this.bounded(cursor.toArray(), `find in ${c}`);
     return docs as unknown as T[];
   }
 

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { DryMongoBinary, MongoMemoryReplSet } from 'mongodb-memory-server-core';
 import { toError } from '../lib/errors.js';
+import { deadline } from '../lib/timeout.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -8,22 +9,13 @@ import type { Logger } from '../observability/logger.js';
  * (MONGOMS_SYSTEM_BINARY or its cache) or the download host resolves. On machines without
  * network access this answers "no" in about a second instead of retrying a download for minutes.
  */
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((r) => {
-    timer = setTimeout(() => r(undefined), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+
+const slow = () => new Error('no answer within 2 s');
 
 export async function memoryServerAvailable(logger: Logger): Promise<boolean> {
   if (process.env.MONGOMS_SYSTEM_BINARY) return true;
   try {
-    const found = await withTimeout(DryMongoBinary.locateBinary({ version: '' }), 2000);
+    const found = await deadline(DryMongoBinary.locateBinary({ version: '' }), 2000, slow);
     if (found) return true;
   } catch {
     // no cached binary: fall through to the download check
@@ -31,9 +23,10 @@ export async function memoryServerAvailable(logger: Logger): Promise<boolean> {
   const mirror = process.env.MONGOMS_DOWNLOAD_MIRROR ?? 'https://fastdl.mongodb.org';
   try {
     const host = new URL(mirror).hostname;
-    const ok = await withTimeout(
+    const ok = await deadline(
       lookup(host).then(() => true),
       2000,
+      slow,
     );
     return ok === true;
   } catch (e) {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ProjectordError, toError, usageError } from '../lib/errors.js';
+import { deadline } from '../lib/timeout.js';
 import { createEventLoopMonitor, type EventLoopMonitor } from './eventLoop.js';
 import { isReady, type HealthReport } from './health.js';
 import type { Logger } from './logger.js';
@@ -50,18 +51,6 @@ const json = (status: number, value: unknown): Reply => ({
   body: `${JSON.stringify(value)}\n`,
 });
 
-async function withTimeout<T>(work: () => Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
   const logger = opts.logger.child({ component: 'http' });
   const maxDelayMs = opts.maxEventLoopDelayMs ?? 2000;
@@ -83,7 +72,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       }
       case '/readyz': {
         try {
-          const report = await withTimeout(opts.health, healthTimeoutMs);
+          const report = await deadline(
+            opts.health(),
+            healthTimeoutMs,
+            () => new Error(`no answer within ${healthTimeoutMs} ms`),
+          );
           const ready = isReady(report);
           const body = { ready, modules: report.modules, reason: report.notReadyReason };
           return json(ready ? 200 : 503, body);

@@ -46,9 +46,18 @@ const SOCKET_CODES = new Set([
   'ENOTCONN',
 ]);
 
-/** What a network failure says in its message, for wrappers that kept only the message. */
-const NETWORK_MESSAGE =
-  /\b(ECONNRESET|EPIPE|ECONNREFUSED|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|ENOTCONN)\b|^connection \S+ to \S+ (closed|timed out)$|^Timed out (at|during|while)\b|^Server roundtrip time is greater than the time remaining$/;
+/**
+ * What a network failure says in its message, for wrappers that kept only the message: one of
+ * the socket codes above, or the driver's own words for a closed or timed-out connection.
+ */
+const NETWORK_MESSAGE = new RegExp(
+  [
+    `\\b(${[...SOCKET_CODES].join('|')})\\b`,
+    '^connection \\S+ to \\S+ (closed|timed out)$',
+    '^Timed out (at|during|while)\\b',
+    '^Server roundtrip time is greater than the time remaining$',
+  ].join('|'),
+);
 
 /**
  * The driver wraps an error that ended a bulk write before the server answered in a

@@ -1,6 +1,6 @@
 import type { AnyBulkWriteOperation, Document } from 'mongodb';
 import type { GuardedUpdate } from '../modules/types.js';
-import { escapeKey, plainFields, plainValue } from './sanitize.js';
+import { escapeKey, plainFields, plainValue, sectionKey } from './sanitize.js';
 
 /**
  * Write intents: what a handler asked for, before batching. Each becomes one bulk operation
@@ -79,7 +79,7 @@ function section(
   for (const k in fields) {
     const v = fields[k];
     if (v === undefined) continue;
-    const key = k.charCodeAt(0) === 36 /* $ */ ? escapeKey(k) : k;
+    const key = sectionKey(k);
     if (!writable(key, guard) || (skip !== undefined && Object.hasOwn(skip, key))) continue;
     const plain = plainValue(v);
     (out ??= {})[key] = wrap ? wrap(plain) : plain;

@@ -54,15 +54,20 @@ function escapeValue(value: unknown): unknown {
 }
 
 /**
- * The top level of an update section: keys are chosen by module code and may be dotted paths
- * ("totals.fees"), so only a leading `$` is escaped there; values are made plain.
+ * A top-level key of an update section: chosen by module code and possibly a dotted path
+ * ("totals.fees"), so only a leading `$` is escaped.
  */
+export function sectionKey(key: string): string {
+  return key.charCodeAt(0) === 36 /* $ */ ? DOLLAR + key.slice(1) : key;
+}
+
+/** The top level of an update section: keys as `sectionKey`, values made plain. */
 export function plainFields(fields: Record<string, unknown> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!fields) return out;
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
-    out[k.startsWith('$') ? DOLLAR + k.slice(1) : k] = plainValue(v);
+    out[sectionKey(k)] = plainValue(v);
   }
   return out;
 }

@@ -137,6 +137,16 @@ describe('values are only values', () => {
       insertOne: { document: { _id: 'e1', '\uFF04set': { x: 1 }, data: { 'k\uFF0Ey': 1 } } },
     });
     expect(escapeKey('$x.y')).toBe('\uFF04x\uFF0Ey');
+    const upsert = toBulkOperation({
+      kind: 'upsert',
+      collection: 'c',
+      id: 'a1',
+      guard: { kind: 'event', eventId: 'e1' },
+      update: { set: { '$x.y': 1, 'totals.fees': 2 } },
+    });
+    expect(upsert).toMatchObject({
+      updateOne: { update: { $set: { '\uFF04x.y': 1, 'totals.fees': 2 } } },
+    });
   });
 
   it('turns NaN and Infinity into null rather than storing garbage', () => {
