@@ -1,3 +1,4 @@
+import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,19 @@ export interface Saved {
   savedAt: string;
   /** loadavg() when the scenario finished. */
   load?: number[];
+  /** `git rev-parse --short HEAD` when the scenario ran, `+` when the tree had changes. */
+  commit?: string;
+}
+
+function currentCommit(): string {
+  try {
+    const opts = { cwd: packageRoot(), encoding: 'utf8' as const };
+    const head = execSync('git rev-parse --short HEAD', opts).trim();
+    const dirty = execSync('git status --porcelain --untracked-files=no', opts).trim() !== '';
+    return dirty ? `${head}+` : head;
+  } catch {
+    return '?'; // not a git checkout
+  }
 }
 
 export const resultsDir = (): string => join(packageRoot(), 'bench-results');
@@ -23,7 +37,12 @@ export function saveResult(name: string, data: unknown): void {
     file,
     JSON.stringify(
       // The 5-minute load average at the end roughly covers the scenario: how shared the CPU was.
-      { savedAt: new Date().toISOString(), load: loadavg(), ...(data as object) },
+      {
+        savedAt: new Date().toISOString(),
+        load: loadavg(),
+        commit: currentCommit(),
+        ...(data as object),
+      },
       null,
       2,
     ),

@@ -55,14 +55,9 @@ function verdict(i: Inputs): string[] {
     ],
     [
       '2 over the wire vs naive',
-      '≥ 2× on the fallback',
-      i.tp
-        ? `${i.tp.ratios.counterOverNaive.toFixed(2)}× (event-counter), ${i.tp.ratios.singleOverNaive.toFixed(2)}× (same writes as naive)` +
-          (i.tp.ratios.oldDefaultsOverNaive === undefined
-            ? ''
-            : `, ${i.tp.ratios.oldDefaultsOverNaive.toFixed(2)}× (same writes, the defaults before 0302ab9)`)
-        : '–',
-      i.tp ? i.tp.ratios.counterOverNaive >= 2 : undefined,
+      '≥ 2× on the fallback (one guarded-upsert module)',
+      i.tp ? wireVerdict(i.tp) : '–',
+      i.tp ? headlineRatio(i.tp) >= 2 : undefined,
     ],
     [
       '3 memory draining 200k',
@@ -166,6 +161,24 @@ function engineFindings(i: Inputs): string[] {
   ];
 }
 
+/**
+ * The figure the target is judged on: the single guarded-upsert module (the issue's "that
+ * module": the naive projector's very writes) over naive, the median of the per-repetition
+ * ratios when the run has them.
+ */
+export function headlineRatio(tp: R.WireThroughput): number {
+  return tp.ratios.singleOverNaivePaired ?? tp.ratios.singleOverNaive;
+}
+
+function wireVerdict(tp: R.WireThroughput): string {
+  const r = tp.ratios;
+  const paired = r.singleOverNaivePaired !== undefined;
+  return (
+    `${headlineRatio(tp).toFixed(2)}× single upsert (${paired ? 'median of per-repetition ratios' : 'ratio of medians'}), ` +
+    `${(r.counterOverNaivePaired ?? r.counterOverNaive).toFixed(2)}× event-counter (2 writes/event)`
+  );
+}
+
 function wireFindings(i: Inputs): string[] {
   const lines: string[] = [];
   const { defaults } = i;
@@ -174,24 +187,24 @@ function wireFindings(i: Inputs): string[] {
     const best = Math.max(
       ...i.tp.rows.filter((r) => r.name.startsWith('projectord')).map((r) => r.median),
     );
-    // One lane's bound when every batch waits for the writer's timer, then for the server's bulk.
-    const bound =
-      defaults.lanes.concurrency /
-      (defaults.writer.flushIntervalMs / 1000 + defaults.lanes.concurrency / c.bulkOpsPerSec);
     lines.push(
       `6. **Over the wire.** In the same run the server took the naive projector's very writes at`,
       `   ${n0(c.bulkOpsPerSec)} ops/s as unordered bulkWrites of 500 and ${n0(c.awaitedOpsPerSec)} ops/s awaited one by one (${c.ratio.toFixed(2)}×, no change`,
-      `   stream involved); the best projectord row reached ${n0(best)} events/s. On this server every live event is`,
-      '   confirmed in event_store (`source.confirmInserts` auto: the fallback emits change events for',
-      '   inserts it refused); until 6d7a5f7 that was one awaited round trip per event in the dispatch',
-      '   loop, which capped projectord near the naive projector. The daemon now reads up to 256 change',
-      '   events ahead and confirms the waiting ones with one query. What bounds it now is ordering:',
-      `   a lane runs one event per aggregate at a time (up to ${defaults.lanes.concurrency} aggregates) and the next event of an`,
-      '   aggregate waits until the write of the one before is acknowledged, so with the 200 aggregates',
-      "   of this workload at most 200 events share one bulk round trip. Reaching the server's bulk",
-      `   rate (about ${n0(bound)} events/s for one write per event) needs more than one event per aggregate in`,
-      "   a batch: applying an aggregate's next event while its previous write is in flight, for",
-      '   handlers that do not read what they wrote — not done.',
+      `   stream involved); the best projectord row reached ${n0(best)} events/s. The server, not projectord, is`,
+      "   the bound here: with the driver's command log and the JVM's own CPU time (2026-11-26, 10,000",
+      '   events), the Java server used as much CPU as the whole wall time of a projectord run (2.4–3.3 s of',
+      '   CPU for 2.4–3.2 s), against 1.1–1.4 s for the daemon; a Java Flight Recorder profile of it put',
+      '   62 % of its samples in `update` (each guarded filter scans the collection: the fallback uses an',
+      '   index only when the filter names exactly its keys), 14 % in `insert`, 6 % in the confirmation',
+      '   `find`s and 5 % in `getMore` (which re-reads the whole oplog: the bare reader slows from',
+      '   one repetition to the next as the oplog grows). The event-counter row pays for its second write:',
+      '   one totals document shared by all 200 aggregates, with an applied marker per aggregate, that',
+      '   the fallback copies whole on every update (the server used twice the CPU of the single-upsert',
+      '   run for it). Per round, a lane still runs one event per aggregate (the next waits for the',
+      '   acknowledgment of the one before), so at most 200 events share a bulk round trip here; the',
+      "   batches seen in the command log held 20–160 events. Running an aggregate's next handler while",
+      '   the previous write is in flight would need ordered writes per document and reads that wait',
+      '   for them — not done, and not what bounds this server.',
       '   mongo-java-server evaluates every guarded filter by scanning the collection, so a real mongod',
       '   (index lookups, one round trip per batch) would move every row: run `MONGODB_URI=… npm run',
       '   bench` against a replica set before drawing conclusions about production.',

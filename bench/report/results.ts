@@ -65,11 +65,18 @@ export interface WireThroughput {
   reps: number;
   rows: { name: string; runs: number[]; median: number }[];
   serverCeiling: { bulkOpsPerSec: number; awaitedOpsPerSec: number; ratio: number };
+  /** Whether an untimed round of every contender ran first (runs before 2026-11-26 18:30: no). */
+  warmUp?: boolean;
+  /** Per repetition, contender over naive in the same round. */
+  pairedRatios?: { singleOverNaive: number[]; counterOverNaive: number[] };
   ratios: {
     counterOverNaive: number;
     singleOverNaive: number;
+    singleOverNaivePaired?: number;
+    counterOverNaivePaired?: number;
     oldDefaultsOverNaive?: number;
     counterOverBare: number;
+    singleOverBare?: number;
   };
 }
 
