@@ -13,6 +13,7 @@ import { render } from './report/render.js';
 const ENGINE = ['engine/singleUpsert.js', 'engine/bank.js', 'engine/profile.js'];
 const WIRE = [
   'wire/throughput.js',
+  'wire/bankThroughput.js',
   'wire/memory.js',
   'wire/latency.js',
   'wire/recovery.js',

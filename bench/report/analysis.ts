@@ -12,6 +12,7 @@ interface Inputs {
   bank?: R.EngineBank | undefined;
   profile?: R.EngineProfile | undefined;
   tp?: R.WireThroughput | undefined;
+  bankTp?: R.WireBankThroughput | undefined;
   latency?: R.WireLatency | undefined;
   memory?: R.WireMemory | undefined;
   recovery?: R.WireRecovery | undefined;
@@ -58,6 +59,14 @@ function verdict(i: Inputs): string[] {
       '≥ 2× on the fallback (one guarded-upsert module)',
       i.tp ? wireVerdict(i.tp) : '–',
       i.tp ? headlineRatio(i.tp) >= 2 : undefined,
+    ],
+    [
+      `2b bank workload over the wire vs naive${i.bankTp ? ` (${n0(i.bankTp.events)} events)` : ''}`,
+      '≥ 2× on the fallback',
+      i.bankTp
+        ? `${i.bankTp.ratios.projectionsOverNaive.toFixed(2)}× (the 4 projections, same read models as naive); all 8 modules ${i.bankTp.ratios.allOverNaive.toFixed(2)}×`
+        : '–',
+      i.bankTp ? i.bankTp.ratios.projectionsOverNaive >= 2 : undefined,
     ],
     [
       '3 memory draining 200k',

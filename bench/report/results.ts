@@ -80,6 +80,23 @@ export interface WireThroughput {
   };
 }
 
+export interface WireBankThroughput {
+  backend: string;
+  events: number;
+  initialAccounts: number;
+  accounts?: number;
+  byType?: Record<string, number>;
+  reps: number;
+  rows: { name: string; runs: number[]; median: number }[];
+  pairedRatios: { projectionsOverNaive: number[]; allOverNaive: number[] };
+  ratios: {
+    projectionsOverNaive: number;
+    allOverNaive: number;
+    projectionsOverBare: number;
+    allOverBare: number;
+  };
+}
+
 export interface WireMemory {
   backend: string;
   events: number;

@@ -15,7 +15,7 @@ export const n0 = (n: number): string => Math.round(n).toLocaleString('en');
 export const n1 = (n: number): string => n.toFixed(1);
 export const pct = (n: number): string => `${Math.round(n * 100)} %`;
 
-function table(head: string[], rows: string[][]): string {
+export function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
