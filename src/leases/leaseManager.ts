@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger.js';
  * One owner per module (DESIGN.md invariant 11), with a lease document per module in
  * `projector_leases`:
  *
- *   { _id: moduleName, owner: instanceId, fence, expiresAt, heartbeatAt }
+ *   { _id: moduleName, owner: instanceId, fence, expiresAt, heartbeatAt, handover? }
  *
  * - acquire: one atomic findOneAndUpdate that matches only when the lease is ours or expired,
  *   with upsert for a module nobody has leased yet. When someone else holds a live lease the
@@ -19,6 +19,11 @@ import type { Logger } from '../observability/logger.js';
  *   The engine checks `isValid` before every flush, so an owner that was paused past its expiry
  *   wakes up to an invalid lease and does not write. The margin absorbs clock skew between
  *   instances and the time one flush takes.
+ * - handover: `{ to, requestedAt, until }`, set by an instance that needs the module now (a
+ *   rebuild about to swap its shadows in; src/leases/handover.ts). While it is pending, only `to`
+ *   may acquire, and the owner's renew matches nothing, so its keeper drops the module and its
+ *   lease runs out within ttlMs. `to` clears it by acquiring (or withdraws it). A request lapses
+ *   at `until` (twice the ttl), so one left behind by a crashed requester blocks nobody for long.
  */
 export const LEASES_COLLECTION = 'projector_leases';
 
@@ -28,7 +33,19 @@ export interface LeaseDocument {
   fence: number;
   expiresAt: Date;
   heartbeatAt: Date;
+  handover?: HandoverRequest;
 }
+
+export interface HandoverRequest {
+  to: string;
+  requestedAt: Date;
+  /** After this the request is void: a requester that crashed does not block the module. */
+  until: Date;
+}
+
+/** ok: the request is pending (`lease` is the document after it). Else another one is. */
+export type HandoverResult =
+  { ok: true; lease: LeaseDocument } | { ok: false; pendingFor: string; until: Date };
 
 export interface Lease {
   readonly module: string;
@@ -56,6 +73,17 @@ export interface LeaseManager {
   isValid(lease: Lease, now?: Date): boolean;
 }
 
+/** What an instance that needs a module now (a rebuild) adds to the protocol. */
+export interface LeaseHandover {
+  /**
+   * Asks the module's owner to hand the lease over to this instance (creates the document when
+   * there is none). Refused while another instance's request is pending.
+   */
+  requestHandover(module: string): Promise<HandoverResult>;
+  /** Withdraws this instance's pending request, if any: the normal protocol applies again. */
+  withdrawHandover(module: string): Promise<void>;
+}
+
 export interface LeaseManagerOptions {
   db: Db;
   instanceId: string;
@@ -69,7 +97,7 @@ export interface LeaseManagerOptions {
 
 const EPOCH = new Date(0);
 
-export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager {
+export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager & LeaseHandover {
   const { instanceId, ttlMs, heartbeatMs } = opts;
   const safetyMarginMs = opts.safetyMarginMs ?? Math.floor(ttlMs / 5);
   validateTiming(ttlMs, heartbeatMs, safetyMarginMs);
@@ -85,6 +113,14 @@ export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager {
 
   const isValid = (lease: Lease, now: Date = clock()) =>
     lease.owner === instanceId && now.getTime() < lease.expiresAt.getTime() - safetyMarginMs;
+  // No handover pending, or one to this instance, or one that lapsed.
+  const handoverAllows = (now: Date) => ({
+    $or: [
+      { handover: { $exists: false } },
+      { 'handover.to': instanceId },
+      { 'handover.until': { $lt: now } },
+    ],
+  });
 
   return {
     async acquire(module) {
@@ -92,9 +128,20 @@ export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager {
       const now = clock();
       const expiresAt = new Date(now.getTime() + ttlMs);
       try {
+        // Acquiring also clears the handover: one to us is done, any other one had lapsed.
         const doc = await leases.findOneAndUpdate(
-          { _id: module, $or: [{ owner: instanceId }, { expiresAt: { $lt: now } }] },
-          { $set: { owner: instanceId, expiresAt, heartbeatAt: now }, $inc: { fence: 1 } },
+          {
+            _id: module,
+            $and: [
+              { $or: [{ owner: instanceId }, { expiresAt: { $lt: now } }] },
+              handoverAllows(now),
+            ],
+          },
+          {
+            $set: { owner: instanceId, expiresAt, heartbeatAt: now },
+            $inc: { fence: 1 },
+            $unset: { handover: '' },
+          },
           { upsert: true, returnDocument: 'after' },
         );
         if (doc === null) return null;
@@ -111,7 +158,7 @@ export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager {
       const now = clock();
       const expiresAt = new Date(now.getTime() + ttlMs);
       const res = await leases.updateOne(
-        { _id: lease.module, owner: instanceId, fence: lease.fence },
+        { _id: lease.module, owner: instanceId, fence: lease.fence, ...handoverAllows(now) },
         { $set: { expiresAt, heartbeatAt: now } },
       );
       if (res.matchedCount === 1) {
@@ -122,7 +169,7 @@ export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager {
       lease.expiresAt = EPOCH;
       logger.warn(
         { module: lease.module, fence: lease.fence },
-        'lease lost: taken over or released',
+        'lease lost: taken over, released, or asked to hand over',
       );
       return false;
     },
@@ -139,6 +186,47 @@ export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager {
     },
 
     isValid,
+
+    async requestHandover(module) {
+      if (module === '') throw new TypeError('requestHandover: module name is empty');
+      const now = clock();
+      const handover = {
+        to: instanceId,
+        requestedAt: now,
+        until: new Date(now.getTime() + 2 * ttlMs),
+      };
+      // Two tries: a first upsert can collide with an acquirer creating the document.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const doc = await leases.findOneAndUpdate(
+            { _id: module, ...handoverAllows(now) },
+            {
+              $set: { handover },
+              $setOnInsert: { owner: instanceId, fence: 0, expiresAt: EPOCH, heartbeatAt: now },
+            },
+            { upsert: true, returnDocument: 'after' },
+          );
+          if (doc !== null) {
+            logger.info({ module, owner: doc.owner }, 'lease handover requested');
+            return { ok: true, lease: doc };
+          }
+        } catch (e) {
+          if (!isDuplicateKeyError(e)) throw e;
+        }
+        const other = await leases.findOne({ _id: module });
+        if (other?.handover) {
+          return { ok: false, pendingFor: other.handover.to, until: other.handover.until };
+        }
+        if (attempt >= 2) throw new Error(`requestHandover: ${module} kept changing; retry`);
+      }
+    },
+
+    async withdrawHandover(module) {
+      await leases.updateOne(
+        { _id: module, 'handover.to': instanceId },
+        { $unset: { handover: '' } },
+      );
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import {
   type StoredCheckpoint,
 } from '../checkpoint/store.js';
 import { ProjectordError, toError } from '../lib/errors.js';
+import type { HeldLease } from '../leases/handover.js';
 import { currentClusterTime } from '../source/clusterTime.js';
 import { dropAll, prepareTargets, swapIn } from './collections.js';
 import { physicalMap, rebuildName } from './names.js';
@@ -21,26 +22,39 @@ import type { RecomputeOptions } from './temporaries.js';
  *  3. pass 2: the events stored since T (minus `marginMs`, for clock skew between the command
  *     side and this process, and for events stamped before T but committed after it) into the
  *     shadows again — the guards make re-applying the overlap harmless;
- *  4. each shadow renamed over its live collection (renameCollection with dropTarget);
- *  5. the module's checkpoint set to T (token-less), so the daemon's next epoch follows the
- *     stream from T and applies anything newer with the same guards.
+ *  4. with `exclusive` (projectord rebuild): the module's lease is taken from the daemon that
+ *     runs it (src/leases/handover.ts), so nothing writes the live collections any more;
+ *     T3 = the cluster time now; pass 3: the events stored since pass 2 began (minus the margin)
+ *     into the shadows again, to take in what the daemon applied meanwhile;
+ *  5. each shadow renamed over its live collection (renameCollection with dropTarget);
+ *  6. the module's checkpoint set to T3 (T without `exclusive`), token-less, then the lease
+ *     released: the daemon's keeper takes the module back and follows the stream from there,
+ *     with lanes that start afresh, applying anything newer with the same guards.
  *
- * Until step 4 nothing live is touched: the first handler error (or a stop signal) drops the
- * shadows, puts the checkpoint's mode back and rejects. A running daemon keeps writing the live
- * collections during the rebuild; what it writes between pass 2 and the swap can be missing
- * from the swapped-in model until its next epoch (or `projectord replay` of those aggregates):
- * for an exact result, rebuild while the daemon does not run the module.
+ * Until step 5 nothing live is touched: the first handler error, a refused handover (an owner
+ * that keeps renewing) or a stop signal drops the shadows, puts the checkpoint's mode back and
+ * rejects. Without `exclusive` (the daemon's own rebuild on a version bump, which runs under the
+ * daemon's lease already) nothing else may write the module's collections meanwhile.
  */
 export interface RebuildOptions extends RecomputeOptions {
   now?(): Date;
   marginMs?: number;
   /** Progress of pass 1 (events scanned). */
   onProgress?(scanned: number): void;
+  /** Called after pass 2: takes the module from its owner until `release()` (step 4 above). */
+  exclusive?: () => Promise<HeldLease>;
+  /**
+   * A seam for tests, run after pass 2 and before `exclusive`: the window in which a running
+   * daemon's writes used to be lost by the swap.
+   */
+  afterCatchUp?: () => Promise<void>;
 }
 
 export interface RebuildResult {
   first: ProjectionRun;
   second: ProjectionRun;
+  /** Pass 3, under the module's lease (with `exclusive` only). */
+  third?: ProjectionRun;
   /** The position the module's checkpoint was set to. */
   position: Position;
   collections: readonly string[];
@@ -51,13 +65,13 @@ const DEFAULT_MARGIN_MS = 60_000;
 export async function rebuildModule(o: RebuildOptions): Promise<RebuildResult> {
   const { db, module } = o;
   const now = o.now ?? (() => new Date());
+  const marginMs = o.marginMs ?? DEFAULT_MARGIN_MS;
   const checkpoints = createCheckpointStore(db, now);
   const prior = await checkpoints.load(module.name);
   await checkpoints.setMode(module.name, 'rebuilding', prior?.moduleVersion ?? module.version);
   const physical = physicalMap(module.collections, rebuildName);
   const shadows = module.collections.map(physical);
-  const scanStart = await currentClusterTime(db);
-  const since = new Date(now().getTime() - (o.marginMs ?? DEFAULT_MARGIN_MS));
+  let startedAt = await currentClusterTime(db);
   const common = {
     db,
     module,
@@ -68,37 +82,73 @@ export async function rebuildModule(o: RebuildOptions): Promise<RebuildResult> {
     signal: o.signal,
     now,
   };
-  let first: ProjectionRun;
-  let second: ProjectionRun;
+  const storedSince = (d: Date) => ({ storedAt: { $gte: new Date(d.getTime() - marginMs) } });
+  const since = now();
+  let held: HeldLease | undefined;
+  const release = () =>
+    held?.release().catch((r: unknown) => {
+      o.logger.warn(
+        { err: toError(r), module: module.name },
+        'could not release the lease; it will expire',
+      );
+    });
+  let runs: Pick<RebuildResult, 'first' | 'second' | 'third'>;
   try {
     await prepareTargets(db, module, physical);
-    first = await projectInto({ ...common, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
-    second = await projectInto({ ...common, filter: { storedAt: { $gte: since } } });
+    const first = await projectInto({
+      ...common,
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+    const secondBegan = now();
+    const second = await projectInto({ ...common, filter: storedSince(since) });
+    await o.afterCatchUp?.();
+    if (!o.exclusive) runs = { first, second };
+    else {
+      held = await o.exclusive();
+      startedAt = await currentClusterTime(db);
+      const third = await projectInto({ ...common, filter: storedSince(secondBegan) });
+      held.assertHeld();
+      runs = { first, second, third };
+    }
   } catch (e) {
+    await release();
     await dropAll(db, shadows).catch((d: unknown) =>
       o.logger.error({ err: toError(d), shadows }, 'could not drop the shadows: drop them by hand'),
     );
     await restoreMode(db, checkpoints, module.name, prior);
     throw e;
   }
+  try {
+    await swapAll(db, module.name, module.collections, physical);
+    const position = toPosition(null, startedAt);
+    await setPosition(checkpoints, o, position);
+    return { ...runs, position, collections: module.collections };
+  } finally {
+    await release();
+  }
+}
+
+async function swapAll(
+  db: Db,
+  moduleName: string,
+  collections: readonly string[],
+  physical: (collection: string) => string,
+): Promise<void> {
   const swapped: string[] = [];
-  for (const c of module.collections) {
+  for (const c of collections) {
     try {
       await swapIn(db, physical(c), c);
       swapped.push(c);
     } catch (e) {
       throw new ProjectordError(
         'REBUILD_SWAP_FAILED',
-        `Rebuild of ${module.name} could not swap ${physical(c)} in for ${c}: ` +
+        `Rebuild of ${moduleName} could not swap ${physical(c)} in for ${c}: ` +
           `${toError(e).message}. Swapped so far: ${swapped.join(', ') || 'none'}. ` +
           'Run projectord rebuild again.',
         { cause: e },
       );
     }
   }
-  const position = toPosition(null, scanStart);
-  await setPosition(checkpoints, o, position);
-  return { first, second, position, collections: module.collections };
 }
 
 /** Moves the checkpoint to `position`, backwards too (save alone refuses to rewind). */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { clusterTimeToDate } from '../../checkpoint/position.js';
 import { eventStore } from '../../events/eventStore.js';
+import { rebuildExclusively } from '../../leases/handover.js';
 import { ProjectordError } from '../../lib/errors.js';
 import { loadConfiguredModules, withStoppableDatabase } from '../../replay/operatorDb.js';
 import { createProgress } from '../../replay/progress.js';
@@ -12,6 +13,9 @@ import { commandContext } from '../context.js';
 /**
  * `projectord rebuild <module>`: re-run one projection from event_store into shadow collections
  * and swap them in; the live read model stays readable throughout (src/replay/rebuild.ts).
+ * Before the swap it takes the module's lease from the daemon that runs it (asking it to hand
+ * over, src/leases/handover.ts), re-checks what that daemon applied meanwhile, and releases the
+ * lease after the swap, so the daemon takes the module back from the rebuilt checkpoint.
  * A progress bar on a terminal, progress lines otherwise. Exit 1 when a handler fails (the live
  * model and checkpoint are left as they were), 2 for bad usage.
  */
@@ -43,6 +47,7 @@ export function registerRebuild(program: Command): void {
           logger,
           signal,
           onProgress: (n) => progress.update(n),
+          exclusive: rebuildExclusively({ db, config, module: module.name, logger, signal }),
         }).catch((e: unknown) => {
           progress.finish();
           if (e instanceof ProjectionFailedError) {
@@ -60,9 +65,11 @@ export function registerRebuild(program: Command): void {
         process.stdout.write(
           `rebuild ${module.name}: ${result.first.handled} events re-run, then ` +
             `${result.second.handled} events stored since the scan began (with a margin) ` +
-            `re-checked; swapped in ${result.collections.join(', ')}. Checkpoint set to ` +
-            `${clusterTimeToDate(result.position.clusterTime).toISOString()}: the daemon ` +
-            'continues from there on its next start.\n',
+            `re-checked; swapped in ${result.collections.join(', ')}. ` +
+            `${result.third?.handled ?? 0} events re-checked under the module's lease before ` +
+            'the swap. Checkpoint set to ' +
+            `${clusterTimeToDate(result.position.clusterTime).toISOString()}: the daemon that ` +
+            'runs the module takes it back and continues from there.\n',
         );
       });
     });

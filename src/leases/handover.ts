@@ -1,0 +1,162 @@
+import type { Db } from 'mongodb';
+import type { Config } from '../config/schema.js';
+import { sleep } from '../lanes/backoff.js';
+import { ProjectordError, toError } from '../lib/errors.js';
+import type { Logger } from '../observability/logger.js';
+import {
+  createLeaseManager,
+  type Lease,
+  type LeaseHandover,
+  type LeaseManager,
+} from './leaseManager.js';
+
+/**
+ * Taking a module from whoever runs it, for the last steps of `projectord rebuild` (DESIGN.md
+ * invariant 11: one owner per module, the rebuild included):
+ *
+ *   request handover ──▶ wait for the owner's lease to run out ──▶ acquire ──▶ held ──▶ release
+ *                                 │ still renewed after ttlMs + heartbeatMs
+ *                                 ▼
+ *                       withdraw the request, throw HANDOVER_REFUSED
+ *
+ * The owner's renew stops matching once the request is pending (leaseManager.ts), so its keeper
+ * drops the module and its flushes are fenced; its lease then expires within ttlMs. An owner that
+ * keeps renewing ignores requests (a projectord older than this one): the rebuild gives up.
+ * While held, the lease is renewed every heartbeatMs; `release()` frees it at once, so a daemon's
+ * keeper takes the module back on its next tick.
+ */
+export interface HeldLease {
+  /** Throws when the lease is no longer valid here (renewals failed): nothing may be swapped. */
+  assertHeld(): void;
+  /** Stops renewing and frees the lease. Idempotent. */
+  release(): Promise<void>;
+}
+
+export interface TakeOverOptions {
+  manager: LeaseManager & LeaseHandover;
+  instanceId: string;
+  module: string;
+  ttlMs: number;
+  heartbeatMs: number;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export async function takeOverLease(o: TakeOverOptions): Promise<HeldLease> {
+  const { manager, module } = o;
+  const request = await manager.requestHandover(module);
+  if (!request.ok) {
+    throw new ProjectordError(
+      'HANDOVER_PENDING',
+      `Module ${module} is being handed over to ${request.pendingFor} already (another ` +
+        `rebuild?). Let it finish, or retry after ${request.until.toISOString()}.`,
+    );
+  }
+  const owner = request.lease.owner;
+  const waitMs = o.ttlMs + o.heartbeatMs;
+  if (owner !== o.instanceId && request.lease.expiresAt.getTime() > Date.now()) {
+    o.logger.info(
+      { module, owner },
+      `waiting for instance ${owner} to hand over module ${module} (up to ${Math.ceil(waitMs / 1000)} s)`,
+    );
+  }
+  let lease: Lease;
+  try {
+    lease = await acquireWithin(o, waitMs, owner);
+  } catch (e) {
+    await manager.withdrawHandover(module).catch((w: unknown) => {
+      o.logger.warn({ err: toError(w), module }, 'could not withdraw the handover request');
+    });
+    throw e;
+  }
+  o.logger.info({ module, fence: lease.fence }, 'lease taken; final pass');
+  return keepHeld(o, lease);
+}
+
+async function acquireWithin(o: TakeOverOptions, waitMs: number, owner: string): Promise<Lease> {
+  const deadline = Date.now() + waitMs;
+  const pollMs = Math.min(1000, Math.max(50, Math.floor(o.heartbeatMs / 4)));
+  for (;;) {
+    const lease = await o.manager.acquire(o.module);
+    if (lease) return lease;
+    if (Date.now() > deadline) {
+      throw new ProjectordError(
+        'HANDOVER_REFUSED',
+        `Module ${o.module}: instance ${owner} kept renewing its lease for ` +
+          `${Math.ceil(waitMs / 1000)} s after the rebuild asked it to hand the module over (a ` +
+          'projectord older than this one ignores the request). Stop that instance, or take the ' +
+          'module out of its modules.enabled, then run projectord rebuild again; nothing was ' +
+          'swapped in.',
+      );
+    }
+    await sleep(pollMs, o.signal);
+    if (o.signal?.aborted) {
+      throw new ProjectordError(
+        'STOPPED',
+        `Stopped while waiting for the lease of module ${o.module}: nothing was swapped in.`,
+      );
+    }
+  }
+}
+
+function keepHeld(o: TakeOverOptions, lease: Lease): HeldLease {
+  let timer: NodeJS.Timeout | undefined;
+  let renewing: Promise<void> = Promise.resolve();
+  let released: Promise<void> | undefined;
+  const beat = (): void => {
+    renewing = o.manager.renew(lease).then(
+      (ok) => {
+        if (ok && released === undefined) timer = setTimeout(beat, o.heartbeatMs);
+      },
+      (e: unknown) => {
+        o.logger.warn({ err: toError(e), module: o.module }, 'lease heartbeat failed; retrying');
+        if (released === undefined) timer = setTimeout(beat, o.heartbeatMs);
+      },
+    );
+  };
+  timer = setTimeout(beat, o.heartbeatMs);
+  return {
+    assertHeld() {
+      if (o.manager.isValid(lease)) return;
+      throw new ProjectordError(
+        'REBUILD_LEASE_LOST',
+        `Rebuild of ${o.module} lost the module's lease before the swap (heartbeats failed or ` +
+          'another instance took it over); nothing was swapped in. Run projectord rebuild again.',
+      );
+    },
+    release() {
+      released ??= (async () => {
+        clearTimeout(timer);
+        await renewing;
+        await o.manager.release(lease);
+        o.logger.info({ module: o.module, fence: lease.fence }, 'released');
+      })();
+      return released;
+    },
+  };
+}
+
+/**
+ * The `exclusive` option of rebuildModule for `projectord rebuild`: its own instance id
+ * (`rebuild:<instanceId>`) and the configured lease timing.
+ */
+export function rebuildExclusively(o: {
+  db: Db;
+  config: Config;
+  module: string;
+  logger: Logger;
+  signal?: AbortSignal;
+}): () => Promise<HeldLease> {
+  const instanceId = `rebuild:${o.config.instanceId ?? `${process.pid}`}`;
+  const { ttlMs, heartbeatMs } = o.config.leases;
+  return () =>
+    takeOverLease({
+      manager: createLeaseManager({ db: o.db, instanceId, ttlMs, heartbeatMs, logger: o.logger }),
+      instanceId,
+      module: o.module,
+      ttlMs,
+      heartbeatMs,
+      logger: o.logger,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+}
