@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import type { ProjectorEvent, RawEventDocument } from '../events/types.js';
 import { toError } from '../lib/errors.js';
@@ -106,6 +107,9 @@ export function createLane(o: LaneOptions): Lane {
   const keys = new Map<string, Task[]>();
   const pq = new PQueue({ concurrency: o.concurrency });
   const abort = new AbortController();
+  // Every key waiting out a retry backoff listens on this signal (lanes/backoff.ts sleep), up to
+  // `concurrency` at once: above Node's default of 10 that is expected, not a leak to warn about.
+  setMaxListeners(o.concurrency + 10, abort.signal);
   let inFlight = 0;
   let roomWaiters: (() => void)[] = [];
   let idleWaiters: (() => void)[] = [];

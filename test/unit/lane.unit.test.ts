@@ -174,3 +174,31 @@ describe('lane with events it does not handle', () => {
     expect(fetched).toBe(1);
   });
 });
+
+describe('lane retries', () => {
+  it('lets more than ten keys wait out a retry at once without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const failedOnce = new Set<string>();
+      const l = lane({
+        concurrency: 32,
+        retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 20 },
+        execute: (e) => {
+          if (failedOnce.has(e.eventId)) return Promise.resolve('applied');
+          failedOnce.add(e.eventId);
+          return Promise.reject(new Error('first attempt fails'));
+        },
+      });
+      for (let k = 0; k < 24; k++) await l.push({ event: ev(`k${k}`, 1), raw: {} });
+      await l.idle();
+      // Node emits the warning on the next turn after the 11th listener.
+      await new Promise((r) => setImmediate(r));
+      expect(failedOnce.size).toBe(24);
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
