@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import {
   createLeaseManager,
   type Lease,
+  type LeaseDocument,
   type LeaseHandover,
   type LeaseManager,
 } from './leaseManager.js';
@@ -15,7 +16,7 @@ import {
  * invariant 11: one owner per module, the rebuild included):
  *
  *   request handover ──▶ wait for the owner's lease to run out ──▶ acquire ──▶ held ──▶ release
- *                                 │ still renewed after ttlMs + heartbeatMs
+ *                                 │ still renewed after its expiry + a margin
  *                                 ▼
  *                       withdraw the request, throw HANDOVER_REFUSED
  *
@@ -44,17 +45,13 @@ export interface TakeOverOptions {
 
 export async function takeOverLease(o: TakeOverOptions): Promise<HeldLease> {
   const { manager, module } = o;
-  const request = await manager.requestHandover(module);
-  if (!request.ok) {
-    throw new ProjectordError(
-      'HANDOVER_PENDING',
-      `Module ${module} is being handed over to ${request.pendingFor} already (another ` +
-        `rebuild?). Let it finish, or retry after ${request.until.toISOString()}.`,
-    );
-  }
-  const owner = request.lease.owner;
-  const waitMs = o.ttlMs + o.heartbeatMs;
-  if (owner !== o.instanceId && request.lease.expiresAt.getTime() > Date.now()) {
+  const request = await requestHandover(o);
+  // Renewals after the request fail, so the owner's lease ends at the expiry the request saw
+  // (by the owner's clock: a heartbeat and a fifth of the ttl absorb the skew).
+  const owner = request.owner;
+  const endsInMs = Math.max(0, request.expiresAt.getTime() - Date.now());
+  const waitMs = endsInMs + o.heartbeatMs + Math.floor(o.ttlMs / 5);
+  if (owner !== o.instanceId && endsInMs > 0) {
     o.logger.info(
       { module, owner },
       `waiting for instance ${owner} to hand over module ${module} (up to ${Math.ceil(waitMs / 1000)} s)`,
@@ -73,12 +70,31 @@ export async function takeOverLease(o: TakeOverOptions): Promise<HeldLease> {
   return keepHeld(o, lease);
 }
 
+async function requestHandover(o: TakeOverOptions): Promise<LeaseDocument> {
+  const request = await o.manager.requestHandover(o.module);
+  if (request.ok) return request.lease;
+  throw new ProjectordError(
+    'HANDOVER_PENDING',
+    `Module ${o.module} is being handed over to ${request.pendingFor} already (another ` +
+      `rebuild?). Let it finish, or retry after ${request.until.toISOString()}.`,
+  );
+}
+
+/**
+ * Polls acquire until the owner's lease has run out. The request is renewed every half ttl: it
+ * lapses after two of this process's ttls, and the owner's ttl may be longer.
+ */
 async function acquireWithin(o: TakeOverOptions, waitMs: number, owner: string): Promise<Lease> {
   const deadline = Date.now() + waitMs;
   const pollMs = Math.min(1000, Math.max(50, Math.floor(o.heartbeatMs / 4)));
+  let requestedAt = Date.now();
   for (;;) {
     const lease = await o.manager.acquire(o.module);
     if (lease) return lease;
+    if (Date.now() - requestedAt > o.ttlMs / 2) {
+      await requestHandover(o);
+      requestedAt = Date.now();
+    }
     if (Date.now() > deadline) {
       throw new ProjectordError(
         'HANDOVER_REFUSED',

@@ -186,6 +186,33 @@ describe('takeOverLease', () => {
     expect(await owner.acquire(m)).toMatchObject({ owner: 'daemon-a', fence: 3 });
   });
 
+  it("outlasts an owner whose ttl is longer than the rebuild's (the request is renewed)", async () => {
+    const m = moduleName();
+    const owner = createLeaseManager({
+      db,
+      instanceId: 'daemon-long',
+      ttlMs: 2_500,
+      heartbeatMs: 250,
+      logger: silentLogger(),
+    });
+    let current = await owner.acquire(m);
+    // The owner's keeper: renew what it holds, else try to acquire (as after a lapsed request).
+    const keeper = setInterval(() => {
+      void (async () => {
+        if (current && !(await owner.renew(current))) current = null;
+        else if (!current) current = await owner.acquire(m);
+      })();
+    }, 250);
+    try {
+      const held = await take(m);
+      held.assertHeld();
+      expect(current).toBeNull();
+      await held.release();
+    } finally {
+      clearInterval(keeper);
+    }
+  });
+
   it('gives up on an owner that keeps renewing, naming it, and withdraws the request', async () => {
     const m = moduleName();
     const leases = db.collection<LeaseDocument>(LEASES_COLLECTION);
