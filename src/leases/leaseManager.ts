@@ -1,5 +1,5 @@
 import type { Collection, Db } from 'mongodb';
-import { isDuplicateKeyError, usageError } from '../lib/errors.js';
+import { isDuplicateKeyError, ProjectordError, usageError } from '../lib/errors.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -207,7 +207,7 @@ export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager & Le
             { upsert: true, returnDocument: 'after' },
           );
           if (doc !== null) {
-            logger.info({ module, owner: doc.owner }, 'lease handover requested');
+            logger.debug({ module, owner: doc.owner }, 'lease handover requested');
             return { ok: true, lease: doc };
           }
         } catch (e) {
@@ -217,7 +217,13 @@ export function createLeaseManager(opts: LeaseManagerOptions): LeaseManager & Le
         if (other?.handover) {
           return { ok: false, pendingFor: other.handover.to, until: other.handover.until };
         }
-        if (attempt >= 2) throw new Error(`requestHandover: ${module} kept changing; retry`);
+        if (attempt >= 2) {
+          throw new ProjectordError(
+            'HANDOVER_RACE',
+            `Could not ask for the lease of module ${module}: its lease document kept changing ` +
+              'under instances racing for it. Run the command again.',
+          );
+        }
       }
     },
 

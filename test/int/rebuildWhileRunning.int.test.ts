@@ -94,23 +94,39 @@ describe(`rebuild while a daemon runs the module (seed ${seed})`, () => {
     const config = testConfig(dbName, 'rebuilder');
     const signal = new AbortController().signal;
     const logger = silentLogger();
-    const result = await rebuildModule({
-      db,
-      module: eventCounter,
-      upcasters: createUpcasterRegistry([]),
-      config,
-      logger,
-      signal,
-      exclusive: rebuildExclusively({ db, config, module: EVENT_COUNTER_MODULE, logger, signal }),
-      afterCatchUp: async () => {
-        const at = new Date();
-        await eventStore(db).insertMany([1, 2, 3, 4, 5].map((v) => testEvent('window', v, at)));
-        await waitFor(async () => (await view().findOne({ _id: 'window' }))?.count === 5, {
-          what: 'the daemon to apply the events stored after pass 2',
-        });
-        windowApplied = true;
-      },
-    }).finally(() => workload.stop());
+    let result: Awaited<ReturnType<typeof rebuildModule>>;
+    try {
+      result = await rebuildModule({
+        db,
+        module: eventCounter,
+        upcasters: createUpcasterRegistry([]),
+        config,
+        logger,
+        signal,
+        exclusive: rebuildExclusively({ db, config, module: EVENT_COUNTER_MODULE, logger, signal }),
+        afterCatchUp: async () => {
+          const at = new Date();
+          await eventStore(db).insertMany([1, 2, 3, 4, 5].map((v) => testEvent('window', v, at)));
+          await waitFor(async () => (await view().findOne({ _id: 'window' }))?.count === 5, {
+            what: 'the daemon to apply the events stored after pass 2',
+          });
+          windowApplied = true;
+        },
+      });
+      // Handed over (the rebuild's acquire: one fence up), then taken back (another), while
+      // events keep coming.
+      await waitFor(
+        async () => {
+          const l = await lease();
+          return l?.owner === 'daemon-a' && l.fence === (before?.fence ?? 0) + 2;
+        },
+        { what: 'the daemon to take the module back' },
+      );
+      const written = workload.written();
+      await waitFor(() => workload.written() >= written + 20, { what: 'more events appended' });
+    } finally {
+      await workload.stop();
+    }
     expect(windowApplied).toBe(true);
     expect(result.third?.handled).toBeGreaterThanOrEqual(5);
 
@@ -120,16 +136,10 @@ describe(`rebuild while a daemon runs the module (seed ${seed})`, () => {
       context: `seed ${seed}, ${workload.written()} events appended during the rebuild`,
     });
     expect(await view().findOne({ _id: 'window' })).toMatchObject({ count: 5, version: 5 });
-    // Handed over (the rebuild's acquire: one fence up), then taken back (another).
-    const after = await waitFor(
-      async () => {
-        const l = await lease();
-        return l?.owner === 'daemon-a' && l.expiresAt.getTime() > Date.now() ? l : null;
-      },
-      { what: 'the daemon to hold the lease again' },
-    );
-    expect(after.fence).toBe((before?.fence ?? 0) + 2);
-    expect(after.handover).toBeUndefined();
+    const after = await lease();
+    expect(after).toMatchObject({ owner: 'daemon-a', fence: (before?.fence ?? 0) + 2 });
+    expect(after?.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    expect(after?.handover).toBeUndefined();
     expect(running.daemon.status().map((s) => s.module)).toEqual([EVENT_COUNTER_MODULE]);
   });
 
