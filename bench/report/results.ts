@@ -88,13 +88,8 @@ export interface WireBankThroughput {
   byType?: Record<string, number>;
   reps: number;
   rows: { name: string; runs: number[]; median: number }[];
-  pairedRatios: { projectionsOverNaive: number[]; allOverNaive: number[] };
-  ratios: {
-    projectionsOverNaive: number;
-    allOverNaive: number;
-    projectionsOverBare: number;
-    allOverBare: number;
-  };
+  pairedRatios: { projectionsOverNaive: number[] };
+  ratios: { projectionsOverNaive: number; projectionsOverBare: number };
 }
 
 export interface WireMemory {

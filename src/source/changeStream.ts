@@ -65,6 +65,21 @@ function openStream(
     });
 }
 
+/** Longest pause between empty answers of a server that does not wait for data. */
+export const IDLE_PAUSE_MAX_MS = 200;
+
+/**
+ * The pause after the n-th empty answer in a row from a server that answered at once instead of
+ * waiting `maxAwaitTimeMs` for data: 20 ms, doubling, at most IDLE_PAUSE_MAX_MS (and never more
+ * than maxAwaitTimeMs). An event that arrives during a pause waits for its end, so a busy stream
+ * (answers with data reset the count) keeps the short pause; an idle daemon polls 5 times a
+ * second instead of 50.
+ */
+export function idlePauseMs(quickEmptiesInARow: number, maxAwaitTimeMs: number): number {
+  const n = Math.max(1, Math.floor(quickEmptiesInARow));
+  return Math.min(maxAwaitTimeMs, IDLE_PAUSE_MAX_MS, 20 * 2 ** Math.min(n - 1, 16));
+}
+
 export async function* changeStreamSource(
   o: ChangeStreamSourceOptions,
 ): AsyncGenerator<SourceItem> {
@@ -79,6 +94,7 @@ export async function* changeStreamSource(
     o.signal.addEventListener('abort', closeOnAbort, { once: true });
     try {
       let opened = false;
+      let quickEmpties = 0;
       while (!o.signal.aborted) {
         const askedAt = performance.now();
         const change = (await within(
@@ -101,12 +117,15 @@ export async function* changeStreamSource(
               : undefined;
           yield { kind: 'idle', position: idle };
           // A server that honours maxAwaitTimeMS already waited; one that answers at once (the
-          // embedded fallback) gets a short pause so the loop does not spin.
+          // embedded fallback) gets a pause so the loop does not spin, longer after each empty
+          // answer in a row: each getMore there re-reads the whole oplog.
           if (performance.now() - askedAt < o.maxAwaitTimeMs / 2) {
-            await sleep(Math.min(o.maxAwaitTimeMs, 20), o.signal);
-          }
+            quickEmpties++;
+            await sleep(idlePauseMs(quickEmpties, o.maxAwaitTimeMs), o.signal);
+          } else quickEmpties = 0;
           continue;
         }
+        quickEmpties = 0;
         const clusterTime = change.clusterTime ?? lastClusterTime;
         if (!clusterTime) throw new Error('change event without clusterTime');
         lastClusterTime = clusterTime;
