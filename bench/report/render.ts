@@ -145,8 +145,7 @@ function bankThroughputSection(r: R.WireBankThroughput & Saved): string {
           `**The issue asks for a ${T.n0(ISSUE_BANK_EVENTS)}-event workload; this run used ${T.n0(r.events)}.** The embedded server keeps no`,
           'secondary indexes and scans a collection for every guarded write, and every getMore re-reads',
           'the whole oplog (which keeps every write of the run): a round costs more than linearly in its',
-          'size. On 2026-11-26 a 20,000-event round took 65 s for the naive projector alone (306 events/s),',
-          'and the server held 5 GB by the second round.',
+          'size. On 2026-11-26 a 20,000-event round took 65 s for the naive projector alone (306 events/s).',
           `\`BENCH_BANK_EVENTS=100000 node bench-results/build/bench/wire/bankThroughput.js\` runs the full size, best against a real replica set (MONGODB_URI).`,
         ]
       : []),
