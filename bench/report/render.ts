@@ -5,7 +5,7 @@ import { format, resolveConfig } from 'prettier';
 import { configSchema } from '../../src/config/schema.js';
 import { packageRoot } from '../../src/lib/paths.js';
 import { loadResult, type Saved } from '../lib/results.js';
-import { analysis, headlineRatio } from './analysis.js';
+import { analysis, headlineRatio, memoryLimitMb } from './analysis.js';
 import { writeCharts } from './charts.js';
 import type * as R from './results.js';
 import * as T from './tables.js';
@@ -356,7 +356,7 @@ export async function render(): Promise<void> {
           `${T.n0(memory.events)} events (${memory.aggregates} aggregates) written to event_store first (${T.n1(memory.insertS)} s, by a`,
           'separate process), then the daemon starts with a module whose handler awaits 1 ms before its',
           "one guarded upsert, and catches up from event_store over the wire. RSS of the daemon's process",
-          'sampled every 250 ms from its start until every event is applied. Limit: < 250 MB and flat.',
+          `sampled every 250 ms from its start until every event is applied. Limit: < ${memoryLimitMb(memory.events)} MB and flat.`,
           loadNote(memory),
           '',
           T.memoryTable(memory),
