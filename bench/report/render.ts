@@ -82,9 +82,12 @@ function rebuildSection(r: R.WireRebuild & Saved): string {
       ? [
           '',
           `**The issue asks for a ${T.n0(ISSUE_STORE_EVENTS)}-event store; this run used ${T.n0(r.events)}.** On this machine`,
-          `building and writing the ${T.n0(ISSUE_STORE_EVENTS)}-event store alone ran past 4 minutes, before any rebuild: the`,
-          "simulator's planner (src/simulate) slows down as accounts accumulate, so building the workload",
-          'grows faster than linearly with its size. That is too long for one scenario of `npm run bench`;',
+          `building the ${T.n0(ISSUE_STORE_EVENTS)}-event workload alone was still going after 10 minutes (2026-11-26), before any`,
+          "insert or rebuild. A CPU profile of the simulator's planner (src/simulate) building 100,000 events",
+          '(7.9 s) put 5.0 s in the `canSend` test of `pickAccount`: late in a run most accounts have too',
+          'little money left to send, so the 8 random draws miss and the fallback tests every account, on',
+          'almost every command — quadratic. The fix belongs to the simulator (a faster fallback, and a',
+          'money model that keeps more accounts able to pay); not done.',
           '`BENCH_REBUILD_EVENTS=500000 node bench-results/build/bench/wire/rebuild.js` runs the full size.',
         ]
       : [];
