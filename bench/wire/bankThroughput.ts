@@ -1,6 +1,5 @@
 import type { Db } from 'mongodb';
 import { eventStore } from '../../src/events/eventStore.js';
-import { createDaemon } from '../../src/lifecycle/daemon.js';
 import { idString } from '../../src/dispatch/validate.js';
 import type { ModuleDefinition, ProjectionDefinition } from '../../src/modules/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -8,7 +7,7 @@ import { log, saveResult } from '../lib/results.js';
 import { median } from '../lib/stats.js';
 import { BANK_MODULES, BANK_UPCASTERS } from '../modules/bank.js';
 import { buildBankEvents, type BankWorkload } from '../workloads/bankEvents.js';
-import { bareReader, type Contender } from './contenders.js';
+import { bareReader, startUntilStreamOpen, type Contender } from './contenders.js';
 import { naiveBankProjector } from './naiveBank.js';
 import { benchConfig, startBenchServer } from './server.js';
 import { within } from './time.js';
@@ -73,16 +72,13 @@ async function projectordBank(
   let deadLettered = 0;
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
-  let opened!: () => void;
-  const open = new Promise<void>((r) => (opened = r));
-  const daemon = createDaemon({
+  const daemon = await startUntilStreamOpen({
     db,
     config: benchConfig(db),
     modules,
     upcasters: BANK_UPCASTERS,
     logger: silentLogger(),
     hooks: {
-      onStreamOpen: () => opened(),
       onOutcome: (module, event, outcome) => {
         if (outcome === 'waiting' || !ids.has(event.eventId)) return;
         const s = seen.get(module);
@@ -96,13 +92,6 @@ async function projectordBank(
       },
     },
   });
-  await daemon.start();
-  await Promise.race([
-    open,
-    daemon.finished.then(() => {
-      throw new Error('the daemon stopped before its change stream opened');
-    }),
-  ]);
   return { done, stop: () => daemon.stop(), deadLettered: () => deadLettered };
 }
 

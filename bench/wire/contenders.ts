@@ -1,7 +1,7 @@
 import type { Db, Document } from 'mongodb';
 import { eventStore } from '../../src/events/eventStore.js';
 import { isDuplicateKeyError } from '../../src/lib/errors.js';
-import { createDaemon, type Daemon } from '../../src/lifecycle/daemon.js';
+import { createDaemon, type Daemon, type DaemonOptions } from '../../src/lifecycle/daemon.js';
 import eventCounter, { EVENT_COUNTER_VIEW } from '../../src/modules/testing/eventCounter.js';
 import type { ModuleDefinition } from '../../src/modules/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -103,9 +103,7 @@ export async function projectord(
   let acked = 0;
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
-  let opened!: () => void;
-  const open = new Promise<void>((r) => (opened = r));
-  const daemon = createDaemon({
+  const daemon = await startUntilStreamOpen({
     db,
     config: benchConfig(db, opts.config),
     modules: [opts.module?.definition ?? eventCounter],
@@ -115,7 +113,26 @@ export async function projectord(
       acked += ids.length;
       if (acked >= events) finish();
     }),
-    hooks: { onStreamOpen: () => opened() },
+  });
+  return { daemon, done, stop: () => daemon.stop() };
+}
+
+/**
+ * Starts a daemon and resolves once its change stream is open, so no insert the race makes
+ * afterwards can be missed; rejects when the daemon stops first.
+ */
+export async function startUntilStreamOpen(o: DaemonOptions): Promise<Daemon> {
+  let opened!: () => void;
+  const open = new Promise<void>((r) => (opened = r));
+  const daemon = createDaemon({
+    ...o,
+    hooks: {
+      ...o.hooks,
+      onStreamOpen: () => {
+        o.hooks?.onStreamOpen?.();
+        opened();
+      },
+    },
   });
   await daemon.start();
   await Promise.race([
@@ -124,5 +141,5 @@ export async function projectord(
       throw new Error('the daemon stopped before its change stream opened');
     }),
   ]);
-  return { daemon, done, stop: () => daemon.stop() };
+  return daemon;
 }

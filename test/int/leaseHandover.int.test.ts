@@ -9,6 +9,7 @@ import {
 } from '../../src/leases/leaseManager.js';
 import { ProjectordError } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { clockedLeaseManager as instance, LEASE_T0, LEASE_TTL } from '../helpers/leaseClock.js';
 import { useTestDb, waitFor } from '../helpers/mongo.js';
 
 /**
@@ -16,22 +17,8 @@ import { useTestDb, waitFor } from '../helpers/mongo.js';
  * MongoDB. The manager tests give every instance a clock of its own and move it by hand; the
  * takeOverLease tests use real time with a short lease.
  */
-const TTL = 10_000;
-const T0 = Date.parse('2025-03-01T00:00:00Z');
-
-function instance(db: Db, instanceId: string) {
-  let nowMs = T0;
-  const manager = createLeaseManager({
-    db,
-    instanceId,
-    ttlMs: TTL,
-    heartbeatMs: 3_000,
-    safetyMarginMs: 2_000,
-    clock: () => new Date(nowMs),
-    logger: silentLogger(),
-  });
-  return { manager, advance: (ms: number) => (nowMs += ms) };
-}
+const TTL = LEASE_TTL;
+const T0 = LEASE_T0;
 
 describe('lease handover request', () => {
   let db: Db;

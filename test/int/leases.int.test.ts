@@ -9,26 +9,12 @@ import {
   type LeaseDocument,
 } from '../../src/leases/leaseManager.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { clockedLeaseManager as instance, LEASE_MARGIN, LEASE_TTL } from '../helpers/leaseClock.js';
 import { useTestDb, waitFor } from '../helpers/mongo.js';
 
 /** Invariant 11 against the run's MongoDB; every instance has a clock of its own. */
-const TTL = 10_000;
-const MARGIN = 2_000;
-const T0 = Date.parse('2025-03-01T00:00:00Z');
-
-function instance(db: Db, instanceId: string, startMs = T0) {
-  let nowMs = startMs;
-  const manager = createLeaseManager({
-    db,
-    instanceId,
-    ttlMs: TTL,
-    heartbeatMs: 3_000,
-    safetyMarginMs: MARGIN,
-    clock: () => new Date(nowMs),
-    logger: silentLogger(),
-  });
-  return { manager, advance: (ms: number) => (nowMs += ms), at: (ms: number) => new Date(T0 + ms) };
-}
+const TTL = LEASE_TTL;
+const MARGIN = LEASE_MARGIN;
 
 describe('lease manager', () => {
   let db: Db;
