@@ -99,8 +99,14 @@ export function createDaemon(o: DaemonOptions): Daemon {
   });
   // Decided once per daemon, on first use; see source.confirmInserts.
   let confirmDecision: Promise<boolean> | undefined;
+  // True once the server is known to emit change events for refused inserts (the fallback):
+  // there such an event is routine (every lost optimistic-concurrency race), so it is logged
+  // at debug; on a server that should never emit one, it stays a warning.
+  let phantomsExpected = false;
   const confirmInserts = () =>
-    (confirmDecision ??= decideConfirmInserts(db, config.source.confirmInserts, logger));
+    (confirmDecision ??= decideConfirmInserts(db, config.source.confirmInserts, logger).then(
+      (confirm) => (phantomsExpected = confirm),
+    ));
   const phantoms = createPhantomGuard({
     storedEventId: async (aggregateId, version) =>
       (await fetcher.versions(aggregateId, version, version))[0]?.event.eventId,
@@ -122,7 +128,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
     ...(hooks.onIgnored ? { onIgnored: hooks.onIgnored } : {}),
     phantoms,
     onPhantom: (e) =>
-      logger.warn(
+      logger[phantomsExpected ? 'debug' : 'warn'](
         { aggregateId: e.aggregateId, version: e.version, eventId: e.eventId },
         'change event of an insert that is not in event_store (a refused write); ignored',
       ),

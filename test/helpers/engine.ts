@@ -25,6 +25,10 @@ export interface StartEngineOptions {
   modules?: DaemonOptions['modules'];
   hooks?: Omit<DaemonHooks, 'onStreamOpen'>;
   source?: DaemonOptions['source'];
+  /** Default: engineTestConfig. */
+  config?: DaemonOptions['config'];
+  /** Default: silent. */
+  logger?: DaemonOptions['logger'];
 }
 
 /**
@@ -36,9 +40,9 @@ export async function startEngine(db: Db, o: StartEngineOptions = {}): Promise<D
   let opened = false;
   const daemon = createDaemon({
     db,
-    config: engineTestConfig,
+    config: o.config ?? engineTestConfig,
     modules: o.modules ?? [eventCounter],
-    logger: silentLogger(),
+    logger: o.logger ?? silentLogger(),
     hooks: { ...o.hooks, onStreamOpen: () => (opened = true) },
     ...(o.source ? { source: o.source } : {}),
   });

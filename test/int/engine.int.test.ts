@@ -1,4 +1,5 @@
 import type { ObjectId } from 'mongodb';
+import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINTS } from '../../src/checkpoint/store.js';
 import { eventStore } from '../../src/events/eventStore.js';
@@ -11,6 +12,7 @@ import {
 import { changeStreamSource, HistoryLostError } from '../../src/source/changeStream.js';
 import {
   counterConverged,
+  engineTestConfig,
   poisonEvent,
   startEngine,
   type StartEngineOptions,
@@ -156,6 +158,39 @@ describe('engine', () => {
     await untilCounter('ph', 'count', 1);
     expect((await counter('ph'))?.lastEventId).toBe(String(real?.eventId as ObjectId));
   });
+
+  it.each([
+    ['always', 'debug'],
+    ['never', 'warn'],
+  ] as const)(
+    'logs a phantom change event at %s confirmation as %s (routine only where the server emits them)',
+    async (confirmInserts, level) => {
+      const lines: { level: number; msg: string }[] = [];
+      const logger = pino(
+        { level: 'debug' },
+        { write: (l: string) => void lines.push(JSON.parse(l) as { level: number; msg: string }) },
+      );
+      // A phantom of v1 with its own id, after the real one: both kinds of guard drop it.
+      const id = `ph-${confirmInserts}`;
+      await start({
+        config: { ...engineTestConfig, source: { ...engineTestConfig.source, confirmInserts } },
+        logger,
+        async *source(o) {
+          for await (const item of changeStreamSource(o)) {
+            yield item;
+            if (item.kind === 'event' && item.raw.aggregateId === id && item.raw.version === 1)
+              yield { ...item, raw: { ...testEvent(id, 1, new Date()), eventData: {} } };
+          }
+        },
+      });
+      await append(id, 1, 2);
+      await untilCounter(id, 'count', 2);
+      const phantom = await waitFor(() => lines.find((l) => l.msg.includes('(a refused write)')), {
+        what: 'the phantom log line',
+      });
+      expect(pino.levels.labels[phantom.level]).toBe(level);
+    },
+  );
 
   it('repairs a version gap from event_store when the stream skips an event', async () => {
     // The seam drops gap-a v2 from the live stream; the lane must fetch it before applying v3.
