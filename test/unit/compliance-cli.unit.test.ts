@@ -1,5 +1,6 @@
+import { userInfo } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseOutcome } from '../../src/cli/commands/compliance.js';
+import { parseOutcome, parseReviewer } from '../../src/cli/commands/compliance.js';
 import { main } from '../../src/cli/main.js';
 import { ProjectordError } from '../../src/lib/errors.js';
 
@@ -50,6 +51,40 @@ describe('projectord compliance review: usage errors (exit 2)', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--outcome must be "cleared" or "escalated", got "approved"/);
+  });
+
+  it.each(['', ' ', '\t'])('rejects the reviewer "%s", naming --by', (by) => {
+    let err: unknown;
+    try {
+      parseReviewer(by);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ProjectordError);
+    expect((err as ProjectordError).exitCode).toBe(2);
+    expect((err as ProjectordError).code).toBe('REVIEW_BAD_REVIEWER');
+    expect((err as ProjectordError).message).toMatch(/--by/);
+  });
+
+  it('keeps a given reviewer and defaults to the OS user without --by', () => {
+    expect(parseReviewer('carol')).toBe('carol');
+    expect(parseReviewer(undefined)).toBe(userInfo().username);
+  });
+
+  it('exits 2 with a message naming --by for an empty reviewer, before connecting anywhere', async () => {
+    const r = await cli(
+      '--mongo-uri',
+      'mongodb://unreachable.invalid:1',
+      'compliance',
+      'review',
+      'review-T1',
+      '--outcome',
+      'cleared',
+      '--by',
+      '',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--by must name who reviewed it, got ""/);
   });
 
   it('exits 2 without --outcome', async () => {

@@ -32,6 +32,22 @@ export function parseOutcome(value: string): ReviewOutcome {
   return found;
 }
 
+/**
+ * Who reviewed: `--by` as given, or the OS user when it is left out. A blank name is refused:
+ * the audit trail would record a decision nobody can be asked about.
+ */
+export function parseReviewer(value: string | undefined): string {
+  if (value === undefined) return userInfo().username;
+  if (value.trim() === '') {
+    throw usageError(
+      'REVIEW_BAD_REVIEWER',
+      `--by must name who reviewed it, got "${value}"; pass --by <name> or leave --by out to ` +
+        'record the current OS user.',
+    );
+  }
+  return value;
+}
+
 export interface ReviewInput {
   reviewId: string;
   outcome: ReviewOutcome;
@@ -117,7 +133,7 @@ export function registerCompliance(program: Command): void {
     .option('--by <name>', 'who reviewed it (default: the current OS user)')
     .action(async (reviewId: string, opts: { outcome: string; by?: string }, cmd: Command) => {
       const outcome = parseOutcome(opts.outcome);
-      const reviewedBy = opts.by ?? userInfo().username;
+      const reviewedBy = parseReviewer(opts.by);
       const { config } = commandContext(cmd);
       if (!config.mongoUri) {
         throw usageError(
