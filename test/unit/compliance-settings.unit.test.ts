@@ -112,6 +112,34 @@ describe('bank settings: compliance and sagas', () => {
     expect(err.message).toMatch(message);
   });
 
+  /** `{ a: { b: value } }` from 'a.b': one key of the bank settings, everything else default. */
+  const at = (path: string, value: unknown): unknown =>
+    path.split('.').reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+
+  // [key under bank, a bad value, a good value]: the good one shows the key path is real and
+  // that the bad value alone is what gets refused.
+  const badValues: [string, unknown, number][] = [
+    ['compliance.riskScoreCap', 0, 100],
+    ['compliance.highRiskPoints', -1, 20],
+    ['compliance.distinctIpPoints', 'five', 5],
+    ['compliance.burstPoints', -25, 25],
+    ['compliance.burstEventsPerHour', 2.5, 10],
+    ['compliance.velocityDebitsPerDay', 0, 20],
+    ['compliance.windowMaxEntries', 99, 100],
+    ['compliance.mediumRiskThreshold', -1, 0],
+    ['sagas.transfer.maxRetries', -1, 0],
+    ['sagas.transfer.retryBaseDelayMs', 0, 1],
+    ['sagas.transfer.creditDelayMs', '2s', 0],
+    ['sagas.fraud.monitoringPeriodMs', 0, 1],
+    ['sagas.complianceReview.timeoutMs', '7d', 7 * 24 * 3_600_000],
+  ];
+  it.each(badValues)('rejects bank.%s = %j with exit 2, naming the key', (path, bad, good) => {
+    const err = configError({}, at(path, bad));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`"bank.${path}": `);
+    expect(() => loadConfig({ env: {}, flags: { bank: at(path, good) } })).not.toThrow();
+  });
+
   it('rejects a bad value from the environment too', () => {
     const err = configError({ PROJECTORD_BANK_COMPLIANCE_LARGE_TRANSACTION_THRESHOLD: '-3' });
     expect(err.exitCode).toBe(2);
