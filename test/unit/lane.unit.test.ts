@@ -202,3 +202,73 @@ describe('lane retries', () => {
     }
   });
 });
+
+describe('lane with a custom ordering key', () => {
+  // A saga instance's key: events of several aggregates (two accounts of one transfer) share it.
+  const sagaModule = defineProjection({
+    name: 'saga',
+    version: 1,
+    handles: ['E'],
+    collections: ['c'],
+    orderingKey: (e) => String(e.eventData.saga),
+    apply: () => undefined,
+  });
+  const sagaEvent = (aggregateId: string, saga: string): ProjectorEvent => ({
+    ...ev(aggregateId, 1),
+    eventData: { saga },
+  });
+  /** Lets queued microtasks and p-queue's scheduling run; bounded, no timers. */
+  async function until(cond: () => boolean): Promise<void> {
+    for (let i = 0; i < 1_000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+    expect(cond()).toBe(true);
+  }
+
+  it('never runs two events of one key at once, whatever their aggregates; other keys overlap', async () => {
+    const started: string[] = [];
+    const gates = new Map<string, () => void>();
+    const running = new Map<string, number>();
+    const maxRunning = new Map<string, number>();
+    let runningAll = 0;
+    let maxRunningAll = 0;
+    const l = createLane({
+      module: sagaModule,
+      maxInFlight: 100,
+      concurrency: 8,
+      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      execute: async (e) => {
+        const key = String(e.eventData.saga);
+        running.set(key, (running.get(key) ?? 0) + 1);
+        maxRunning.set(key, Math.max(maxRunning.get(key) ?? 0, running.get(key)!));
+        maxRunningAll = Math.max(maxRunningAll, ++runningAll);
+        started.push(e.eventId);
+        await new Promise<void>((r) => gates.set(e.eventId, r));
+        running.set(key, running.get(key)! - 1);
+        runningAll--;
+        return 'applied';
+      },
+      fetchVersions: () => Promise.resolve([]),
+      fetchBySourceId: () => Promise.resolve(undefined),
+      logger: silentLogger(),
+    });
+    const open = (id: string) => gates.get(id)!();
+
+    await l.push({ event: sagaEvent('acc-a', 'S1'), raw: {} });
+    await l.push({ event: sagaEvent('acc-b', 'S1'), raw: {} });
+    await l.push({ event: sagaEvent('acc-c', 'S2'), raw: {} });
+    await until(() => gates.has('acc-a-1') && gates.has('acc-c-1'));
+    // acc-b's event is free to start by aggregate, but its key is busy with acc-a's.
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['acc-a-1', 'acc-c-1']);
+
+    open('acc-a-1');
+    await until(() => gates.has('acc-b-1'));
+    open('acc-b-1');
+    open('acc-c-1');
+    await l.idle();
+
+    expect(started.filter((id) => id !== 'acc-c-1')).toEqual(['acc-a-1', 'acc-b-1']);
+    expect(maxRunning.get('S1')).toBe(1);
+    expect(maxRunning.get('S2')).toBe(1);
+    expect(maxRunningAll).toBe(2);
+  });
+});
