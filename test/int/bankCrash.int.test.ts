@@ -8,7 +8,7 @@ import { toError } from '../../src/lib/errors.js';
 import { SAGA_DEADLINES, type StoredDeadline } from '../../src/reactions/deadlines.js';
 import { createSimulator } from '../../src/simulate/index.js';
 import {
-  frozenCreditRaces,
+  lateCreditRaces,
   moneyInCents,
   ofType,
   phantomDebitTransfers,
@@ -36,6 +36,8 @@ import { testSeed } from '../helpers/workload.js';
  * is exactly what is under test.
  */
 const KILLS = 3;
+/** Short, so the compensations of transfers to frozen accounts happen within a round. */
+const CREDIT_DELAY_MS = 200;
 
 /** countDocuments fails on the fallback server while the collection does not exist yet. */
 async function count(db: Db, collection: string, filter: Document = {}): Promise<number> {
@@ -123,7 +125,7 @@ describe('bank sagas under kill -9', () => {
         modules: { paths: [] }, // the built-in bank modules
         // Long enough that a loaded machine never loses a lease; a restart expires the dead one's.
         leases: { ttlMs: 15_000, heartbeatMs: 2_000 },
-        bank: { sagas: { transfer: { creditDelayMs: 200 } } },
+        bank: { sagas: { transfer: { creditDelayMs: CREDIT_DELAY_MS } } },
       };
       const daemon = daemons.create({
         mongoUri: mongoUri(),
@@ -132,13 +134,13 @@ describe('bank sagas under kill -9', () => {
       });
       await daemon.start();
 
-      // Rich in two-step transfers (credits by the saga) and reversals; no freezes (see
-      // frozenCreditRaces for the known bug they would hit).
+      // Rich in two-step transfers (credits by the saga) and reversals, with freezes and
+      // transfers to frozen accounts (compensated after the saga's credit grace).
       const simulator = createSimulator({
         db: ctx.db,
         seed,
         accounts: 10,
-        mix: { 'two-step': 40, 'one-step': 10, 'to-unknown': 5, freeze: 0, 'to-frozen': 0 },
+        mix: { 'two-step': 40, 'one-step': 10, 'to-unknown': 5, freeze: 1, 'to-frozen': 5 },
       });
       let commandCredits = 0;
       const simulate = async (count: number) => {
@@ -168,7 +170,7 @@ describe('bank sagas under kill -9', () => {
       expect((await daemon.waitForExit()).code, daemon.output()).toBe(0);
 
       const events = await storedEvents(ctx.db);
-      const races = frozenCreditRaces(events);
+      const races = lateCreditRaces(events, CREDIT_DELAY_MS);
       const phantoms = await phantomDebitTransfers(ctx.db, events);
       if (mongoBackend() !== 'mongo-java-server') expect([...phantoms.keys()], run).toEqual([]);
       expect(repeatedEffectsBesidesRaces(events, races), run).toEqual([]);

@@ -4,7 +4,7 @@ import { EVENT_STORE, eventStore } from '../../src/events/eventStore.js';
 import { DEAD_LETTERS } from '../../src/lanes/deadLetters.js';
 import { auditStreams, createSimulator } from '../../src/simulate/index.js';
 import {
-  frozenCreditRaces,
+  lateCreditRaces,
   moneyInCents,
   ofType,
   phantomDebitTransfers,
@@ -25,9 +25,9 @@ import { testSeed } from '../helpers/workload.js';
  * transfer saga ended, no reaction appended anything twice, money is conserved and every
  * projection matches what event_store recomputes to. PROJECTORD_TEST_SEED repeats a run.
  *
- * Two known defects are set apart by name (and pinned by tests of their own) so that anything
- * else still fails: the transfer saga's frozen-destination race (frozenCreditRaces) and, on the
- * mongo-java-server fallback only, change events of refused inserts (phantomDebitTransfers).
+ * Two known effects are set apart by name (and pinned by tests of their own) so that anything
+ * else still fails: a command-side credit that came after the saga's grace (lateCreditRaces) and,
+ * on the mongo-java-server fallback only, change events of refused inserts (phantomDebitTransfers).
  */
 const EVENTS = 300;
 const onFallback = mongoBackend() === 'mongo-java-server';
@@ -51,7 +51,7 @@ describe('a simulated bank through the engine', () => {
     await settle(ctx.db, daemon, { timeoutMs: 45_000 });
 
     const events = await storedEvents(ctx.db);
-    const races = frozenCreditRaces(events);
+    const races = lateCreditRaces(events, config.bank.sagas.transfer.creditDelayMs);
     const phantoms = await phantomDebitTransfers(ctx.db, events);
     if (!onFallback) expect([...phantoms.keys()], run).toEqual([]);
     expect(repeatedEffectsBesidesRaces(events, races), run).toEqual([]);
