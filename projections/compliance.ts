@@ -86,7 +86,7 @@ export default defineReaction({
     ctx.insertOnce(COMPLIANCE_AUDIT_VIEW, auditEntry(event, facts, rules));
 
     const before = windowFromDoc(await ctx.findOne(COMPLIANCE_WINDOWS, event.aggregateId));
-    const window = recordActivity(before, activityEntry(facts, rules), rules);
+    const window = recordActivity(before, activityEntry(event, facts, rules), rules);
     const profile = riskProfile(window, facts.at, rules);
     const suspicions = detectSuspicions(window, facts.at, rules);
     for (const s of suspicions) await report(event, s, profile, ctx);

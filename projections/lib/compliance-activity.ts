@@ -92,14 +92,30 @@ function complianceReferences(
   return refs;
 }
 
+/**
+ * The audit entry's `regulatoryFlags`: the rules' flags, then the command side's own
+ * (`eventMetadata.regulatoryFlags`, e.g. `pep_customer`) not already among them.
+ */
+export function entryFlags(event: ProjectorEvent, facts: FinancialFacts): string[] {
+  const flags = [...facts.classification.regulatoryFlags];
+  for (const f of regulatoryFlagsOf(event)) if (!flags.includes(f)) flags.push(f);
+  return flags;
+}
+
+/**
+ * The one meaning of a "flagged event" (DOMAIN.md: risk score "+15 per flagged event"): its
+ * audit entry carries a regulatory flag, whether the rules or the command side raised it.
+ */
+export function isFlagged(event: ProjectorEvent, facts: FinancialFacts): boolean {
+  return entryFlags(event, facts).length > 0;
+}
+
 export function auditEntry(
   event: ProjectorEvent,
   facts: FinancialFacts,
   rules: ComplianceRules,
 ): Document & { _id: string } {
   const c = facts.classification;
-  const flags = [...c.regulatoryFlags];
-  for (const f of regulatoryFlagsOf(event)) if (!flags.includes(f)) flags.push(f);
   return {
     _id: event.eventId,
     eventId: event.eventId,
@@ -108,7 +124,7 @@ export function auditEntry(
     timestamp: facts.at,
     amount: facts.amount,
     currency: facts.currency,
-    regulatoryFlags: flags,
+    regulatoryFlags: entryFlags(event, facts),
     complianceReferences: complianceReferences(event, facts, rules),
     performedBy: performedBy(event),
     sourceIp: facts.sourceIp,
@@ -122,14 +138,21 @@ export function auditEntry(
   };
 }
 
-/** What the window keeps of an event; flagged = the rules raised a regulatory flag. */
-export function activityEntry(facts: FinancialFacts, rules: ComplianceRules): ActivityEntry {
+/**
+ * What the window keeps of an event. `flagged` is `isFlagged`, the audit entry's own test, so
+ * the risk profile's flaggedCount counts exactly the entries an auditor sees flags on.
+ */
+export function activityEntry(
+  event: ProjectorEvent,
+  facts: FinancialFacts,
+  rules: ComplianceRules,
+): ActivityEntry {
   const debit = facts.kind === 'debit';
   return {
     at: facts.at,
     debit,
     riskLevel: facts.classification.riskLevel,
-    flagged: facts.classification.regulatoryFlags.length > 0,
+    flagged: isFlagged(event, facts),
     band: debit && inStructuringBand(facts.amount, rules),
     sourceIp: facts.sourceIp,
   };
@@ -143,7 +166,7 @@ export function windowOfEvents(
   let window = emptyWindow();
   for (const e of events) {
     if (!isMoneyEvent(e)) continue;
-    window = recordActivity(window, activityEntry(financialFacts(e, rules), rules), rules);
+    window = recordActivity(window, activityEntry(e, financialFacts(e, rules), rules), rules);
   }
   return window;
 }

@@ -179,6 +179,46 @@ describe('compliance reaction: risk profiles and suspicious activity', () => {
     });
   });
 
+  it('counts an event flagged only by the command side as flagged (+15), like its audit entry', async () => {
+    const w = createMemoryWorld();
+    const e = w.write(
+      'acc-1',
+      'FundsDebited',
+      { transferId: 'T', amount: 50, currency: 'USD', toAccountId: 'acc-dest', debitedBy: 'alice' },
+      { eventMetadata: { ...meta, regulatoryFlags: ['pep_customer'] } },
+    );
+    await w.deliver(compliance, e);
+    expect(w.get(COMPLIANCE_AUDIT_VIEW, e.eventId)).toMatchObject({
+      regulatoryFlags: ['pep_customer'],
+      riskLevel: 'low',
+    });
+    expect(w.get(COMPLIANCE_RISK_PROFILES, 'acc-1')).toMatchObject({
+      riskScore: 15 + 5,
+      highRiskCount: 0,
+      flaggedCount: 1,
+      distinctSourceIps: 1,
+    });
+  });
+
+  it('counts an event flagged by both the rules and the command side once', async () => {
+    const w = createMemoryWorld();
+    const e = w.write(
+      'acc-1',
+      'FundsDebited',
+      { transferId: 'T', amount: 50, currency: 'EUR', toAccountId: 'acc-dest' },
+      { eventMetadata: { ...meta, regulatoryFlags: ['pep_customer', 'foreign_currency'] } },
+    );
+    await w.deliver(compliance, e);
+    expect(w.get(COMPLIANCE_AUDIT_VIEW, e.eventId)?.regulatoryFlags).toEqual([
+      'foreign_currency',
+      'pep_customer',
+    ]);
+    expect(w.get(COMPLIANCE_RISK_PROFILES, 'acc-1')).toMatchObject({
+      riskScore: 15 + 5,
+      flaggedCount: 1,
+    });
+  });
+
   it('reports velocity once: the 21st debit in a day appends one detection', async () => {
     const w = createMemoryWorld();
     for (let i = 0; i < 25; i++) {
