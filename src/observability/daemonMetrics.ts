@@ -1,4 +1,12 @@
 import type { Db } from 'mongodb';
+import {
+  COMPLIANCE_REVIEW_SAGA,
+  COMPLIANCE_SAGA_STATE,
+} from '../../projections/compliance-review-saga.js';
+import { FRAUD_SAGA, FRAUD_SAGA_STATE } from '../../projections/fraud-saga.js';
+import type { ReviewState } from '../../projections/lib/saga-review-steps.js';
+import { TRANSFER_SAGA_STATE } from '../../projections/lib/saga-transfer-state.js';
+import { TRANSFER_SAGA } from '../../projections/transfer-saga.js';
 import type { Config } from '../config/schema.js';
 import { DEAD_LETTERS, OPEN_STATUSES } from '../lanes/deadLetters.js';
 import { toError } from '../lib/errors.js';
@@ -11,12 +19,13 @@ import type { Metrics } from './metrics.js';
 /**
  * Connects the daemon to its metrics and health endpoint: hooks count outcomes as they happen;
  * a timer samples the per-module gauges; a slower one reads dead-letter and saga counts from
- * MongoDB (failures there only log: /metrics keeps answering while MongoDB is away).
+ * MongoDB (failures there only log: /metrics keeps answering while MongoDB is away). Saga
+ * collections are the bank's (projections/): the saga metrics are defined by them.
  */
 export const SAGA_COLLECTIONS: Readonly<Record<string, string>> = {
-  'transfer-saga': 'transfer_saga_state',
-  'compliance-review-saga': 'compliance_saga_state',
-  'fraud-saga': 'fraud_detection_saga_state',
+  [TRANSFER_SAGA]: TRANSFER_SAGA_STATE,
+  [COMPLIANCE_REVIEW_SAGA]: COMPLIANCE_SAGA_STATE,
+  [FRAUD_SAGA]: FRAUD_SAGA_STATE,
 };
 
 export function metricsHooks(metrics: Metrics): DaemonHooks {
@@ -64,6 +73,139 @@ export function healthReport(
   };
 }
 
+/** What the slow sampler reads from MongoDB in one pass. */
+export interface DatabaseCounts {
+  /** Open and invalid dead letters by module: every module in the collection, owned or not. */
+  deadLetters: ReadonlyMap<string, number>;
+  /** Instances by state, for each saga that ran on this instance when it was read. */
+  sagaStates: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Open reviews past their deadline; undefined when the review saga did not run here. */
+  overdueReviews?: number;
+}
+
+/**
+ * A review that completed or timed out is closed: `timed_out` keeps `overdue: true` for the
+ * record, so the metric must leave it out. Typed by the saga's own states, so a renamed state
+ * fails the build here instead of silently counting nothing.
+ */
+const CLOSED_REVIEW_STATES = ['completed', 'timed_out'] as const satisfies readonly ReviewState[];
+
+export async function readDatabaseCounts(
+  db: Db,
+  running: ReadonlySet<string>,
+): Promise<DatabaseCounts> {
+  const letters = await db
+    .collection(DEAD_LETTERS)
+    .aggregate<{ _id: string; n: number }>([
+      { $match: { status: { $in: [...OPEN_STATUSES, 'invalid'] } } },
+      { $group: { _id: '$module', n: { $sum: 1 } } },
+    ])
+    .toArray();
+  const sagaStates = new Map<string, Map<string, number>>();
+  for (const [saga, collection] of Object.entries(SAGA_COLLECTIONS)) {
+    if (!running.has(saga)) continue;
+    const states = await db
+      .collection(collection)
+      .aggregate<{ _id: unknown; n: number }>([{ $group: { _id: '$state', n: { $sum: 1 } } }])
+      .toArray();
+    sagaStates.set(saga, new Map(states.map((st) => [String(st._id), st.n])));
+  }
+  const counts: DatabaseCounts = {
+    deadLetters: new Map(letters.map((l) => [l._id, l.n])),
+    sagaStates,
+  };
+  if (running.has(COMPLIANCE_REVIEW_SAGA)) {
+    counts.overdueReviews = await db
+      .collection(COMPLIANCE_SAGA_STATE)
+      .countDocuments({ overdue: true, state: { $nin: [...CLOSED_REVIEW_STATES] } });
+  }
+  return counts;
+}
+
+export interface MetricsSampler {
+  /** Per-module gauges from `status()`; forgets the modules that left it since the last call. */
+  sampleModules(): void;
+  /** Applies counts read by `readDatabaseCounts`, for the modules in `status()` now. */
+  applyDatabaseCounts(counts: DatabaseCounts): void;
+}
+
+/**
+ * The sampling itself, without timers (tests call it directly). Only modules in `status()` —
+ * those running on this instance — are exported: with several instances each module's series
+ * come from its one owner, so `sum()` over instances counts every module once. A module that
+ * leaves `status()` (lease lost, handed over) has its series removed here.
+ */
+export function createMetricsSampler(o: {
+  metrics: Metrics;
+  config: Config;
+  status(): ModuleStatus[];
+  now?(): Date;
+}): MetricsSampler {
+  const now = o.now ?? (() => new Date());
+  const { metrics } = o;
+  const exported = new Set<string>();
+  const sagaSeries = new Map<string, ReadonlySet<string>>();
+
+  function forget(module: string): void {
+    metrics.forgetModule(module);
+    for (const state of sagaSeries.get(module) ?? []) {
+      metrics.sagaInstances.remove({ saga: module, state });
+    }
+    sagaSeries.delete(module);
+    // Label-less: a non-owner reports 0 so a sum over instances stays right.
+    if (module === COMPLIANCE_REVIEW_SAGA) metrics.overdueComplianceReviews.set(0);
+    exported.delete(module);
+  }
+
+  /** New values first, then the states gone since the last sample: no scrape sees a gap. */
+  function setSagaStates(saga: string, states: ReadonlyMap<string, number>): void {
+    for (const [state, n] of states) metrics.sagaInstances.set({ saga, state }, n);
+    for (const state of sagaSeries.get(saga) ?? []) {
+      if (!states.has(state)) metrics.sagaInstances.remove({ saga, state });
+    }
+    sagaSeries.set(saga, new Set(states.keys()));
+  }
+
+  return {
+    sampleModules() {
+      const at = now();
+      const statuses = o.status();
+      const running = new Set(statuses.map((s) => s.module));
+      for (const module of exported) if (!running.has(module)) forget(module);
+      for (const s of statuses) {
+        const m = { module: s.module };
+        metrics.queueDepth.set(m, s.pending);
+        metrics.aggregatesInFlight.set(m, s.activeKeys);
+        metrics.lag.set(m, (lagMs(s, at) ?? 0) / 1000);
+        if (s.lastSavedAt)
+          metrics.checkpointAge.set(m, (at.getTime() - s.lastSavedAt.getTime()) / 1000);
+        metrics.setModuleMode(s.module, s.mode);
+        exported.add(s.module);
+      }
+      for (const h of healthReport(statuses, o.config, at).modules) {
+        metrics.moduleHealthy.set({ module: h.name }, h.ready ? 1 : 0);
+      }
+    },
+    applyDatabaseCounts(counts) {
+      // Read again: a module handed over while MongoDB answered is no longer ours to report.
+      const running = new Set(o.status().map((s) => s.module));
+      for (const module of running) {
+        metrics.deadLetters.set({ module }, counts.deadLetters.get(module) ?? 0);
+        exported.add(module);
+      }
+      for (const [saga, states] of counts.sagaStates) {
+        if (running.has(saga)) setSagaStates(saga, states);
+      }
+      if (counts.overdueReviews !== undefined && running.has(COMPLIANCE_REVIEW_SAGA)) {
+        metrics.overdueComplianceReviews.set(counts.overdueReviews);
+      }
+    },
+  };
+}
+
+/** Sampling periods: per-module gauges are cheap (memory); database counts cost queries. */
+export const SAMPLE_INTERVALS = { modulesMs: 1000, databaseMs: 5000 } as const;
+
 export function startMetricsSampler(o: {
   db: Db;
   metrics: Metrics;
@@ -71,59 +213,23 @@ export function startMetricsSampler(o: {
   status(): ModuleStatus[];
   logger: Logger;
   now?(): Date;
+  intervals?: { modulesMs?: number; databaseMs?: number };
 }): () => void {
-  const now = o.now ?? (() => new Date());
-  const { metrics } = o;
-  const fast = setInterval(() => {
-    const at = now();
-    for (const s of o.status()) {
-      const m = { module: s.module };
-      metrics.queueDepth.set(m, s.pending);
-      metrics.aggregatesInFlight.set(m, s.activeKeys);
-      metrics.lag.set(m, (lagMs(s, at) ?? 0) / 1000);
-      if (s.lastSavedAt)
-        metrics.checkpointAge.set(m, (at.getTime() - s.lastSavedAt.getTime()) / 1000);
-      metrics.setModuleMode(s.module, s.mode);
-    }
-    for (const h of healthReport(o.status(), o.config, at).modules) {
-      metrics.moduleHealthy.set({ module: h.name }, h.ready ? 1 : 0);
-    }
-  }, 1000);
+  const sampler = createMetricsSampler(o);
+  const fast = setInterval(
+    () => sampler.sampleModules(),
+    o.intervals?.modulesMs ?? SAMPLE_INTERVALS.modulesMs,
+  );
   const slow = setInterval(() => {
-    void sampleDatabase().catch((e: unknown) =>
-      o.logger.debug({ err: toError(e) }, 'metrics: could not read counts from MongoDB'),
-    );
-  }, 5000);
+    const running = new Set(o.status().map((s) => s.module));
+    void readDatabaseCounts(o.db, running)
+      .then((counts) => sampler.applyDatabaseCounts(counts))
+      .catch((e: unknown) =>
+        o.logger.debug({ err: toError(e) }, 'metrics: could not read counts from MongoDB'),
+      );
+  }, o.intervals?.databaseMs ?? SAMPLE_INTERVALS.databaseMs);
   fast.unref();
   slow.unref();
-
-  async function sampleDatabase(): Promise<void> {
-    const letters = await o.db
-      .collection(DEAD_LETTERS)
-      .aggregate<{ _id: string; n: number }>([
-        { $match: { status: { $in: [...OPEN_STATUSES, 'invalid'] } } },
-        { $group: { _id: '$module', n: { $sum: 1 } } },
-      ])
-      .toArray();
-    for (const s of o.status()) metrics.deadLetters.set({ module: s.module }, 0);
-    for (const l of letters) metrics.deadLetters.set({ module: l._id }, l.n);
-    const running = new Set(o.status().map((s) => s.module));
-    for (const [saga, collection] of Object.entries(SAGA_COLLECTIONS)) {
-      if (!running.has(saga)) continue;
-      const states = await o.db
-        .collection(collection)
-        .aggregate<{ _id: string; n: number }>([{ $group: { _id: '$state', n: { $sum: 1 } } }])
-        .toArray();
-      for (const st of states) metrics.sagaInstances.set({ saga, state: String(st._id) }, st.n);
-    }
-    if (running.has('compliance-review-saga')) {
-      const overdue = await o.db
-        .collection('compliance_saga_state')
-        .countDocuments({ overdue: true, state: { $nin: ['Completed', 'TimedOut'] } });
-      metrics.overdueComplianceReviews.set(overdue);
-    }
-  }
-
   return () => {
     clearInterval(fast);
     clearInterval(slow);

@@ -5,8 +5,8 @@ import type { ModuleMode } from './metrics.js';
  *
  * A module is ready when it is live, not stuck and not lagging. "Stuck" means work is waiting
  * and the lane has made no progress for `stuckAfterMs`; "lagging" means work is waiting and
- * the newest applied event is older than `maxLagMs`. A quiet module with nothing pending is
- * healthy however old its last event is: an idle store is not a failure.
+ * the oldest waiting event was appended more than `maxLagMs` ago. A quiet module with nothing
+ * pending is healthy however old its last event is: an idle store is not a failure.
  */
 export interface ModuleHealth {
   name: string;
@@ -23,7 +23,7 @@ export interface HealthReport {
 
 export interface ModuleHealthInput {
   mode: ModuleMode;
-  /** now − time of the newest event the module applied; null when it has applied none. */
+  /** now − append time of the oldest event not yet finished (0: none pending; null: unknown). */
   lagMs: number | null;
   maxLagMs: number;
   /** When the lane last finished an event, or when it started if it has finished none. */

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ErrorClass } from '../source/errors.js';
 
 /**
  * Every metric projectord exposes (DESIGN.md "Metrics"), in one table: names are a contract
@@ -21,6 +22,17 @@ export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
 export const MODULE_MODES = ['catching-up', 'live', 'rebuilding', 'parked'] as const;
 export type ModuleMode = (typeof MODULE_MODES)[number];
 
+/**
+ * The reasons the engine reopens the change stream with (source/changeStream.ts reports the
+ * error class it resumes after; the daemon reports `history_lost` when it resyncs). Exported at 0
+ * from the start so `increase()` sees the first restart and dashboards show "none" as 0.
+ */
+export const RESTART_REASONS = [
+  'infrastructure',
+  'other',
+  'history_lost',
+] as const satisfies readonly (Exclude<ErrorClass, 'historyLost' | 'fatal'> | 'history_lost')[];
+
 export const METRICS = {
   eventsApplied: {
     name: 'projectord_events_applied_total',
@@ -38,7 +50,7 @@ export const METRICS = {
     name: 'projectord_lag_seconds',
     type: 'gauge',
     labels: ['module'],
-    help: 'End-to-end lag: now minus the time of the newest event the module applied.',
+    help: 'End-to-end lag: now minus the append time of the oldest event the module has not finished yet; 0 when nothing is pending.',
   },
   checkpointAge: {
     name: 'projectord_checkpoint_age_seconds',
@@ -120,6 +132,13 @@ export interface Metrics {
   readonly moduleHealthy: Gauge<LabelsOf<'moduleHealthy'>>;
   /** Sets the module's mode series to 1 and removes its other modes, so a sum by module is 1. */
   setModuleMode(module: string, mode: ModuleMode): void;
+  /**
+   * Removes every per-module gauge series of `module` (lag, checkpoint age, queue depth,
+   * aggregates in flight, dead letters, info, healthy): called when the module no longer runs on
+   * this instance, so with several instances only its owner reports it. Counters and the
+   * histogram stay (they are cumulative; a sum over instances stays right).
+   */
+  forgetModule(module: string): void;
   /** The Prometheus text exposition of everything in `registry`. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -135,6 +154,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers,
   });
   const moduleInfo = new Gauge(def('moduleInfo'));
+  const perModule = {
+    lag: new Gauge(def('lag')),
+    checkpointAge: new Gauge(def('checkpointAge')),
+    queueDepth: new Gauge(def('queueDepth')),
+    aggregatesInFlight: new Gauge(def('aggregatesInFlight')),
+    deadLetters: new Gauge(def('deadLetters')),
+    moduleHealthy: new Gauge(def('moduleHealthy')),
+  };
+  const changeStreamRestarts = new Counter(def('changeStreamRestarts'));
+  for (const reason of RESTART_REASONS) changeStreamRestarts.inc({ reason }, 0);
   const metrics: Metrics = {
     registry,
     eventsApplied: new Counter(def('eventsApplied')),
@@ -142,12 +171,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       ...def('handlerDuration'),
       buckets: [...HANDLER_DURATION_BUCKETS],
     }),
-    lag: new Gauge(def('lag')),
-    checkpointAge: new Gauge(def('checkpointAge')),
-    queueDepth: new Gauge(def('queueDepth')),
-    aggregatesInFlight: new Gauge(def('aggregatesInFlight')),
-    deadLetters: new Gauge(def('deadLetters')),
-    changeStreamRestarts: new Counter(def('changeStreamRestarts')),
+    ...perModule,
+    changeStreamRestarts,
     sagaInstances: new Gauge(def('sagaInstances')),
     overdueComplianceReviews: new Gauge({
       name: METRICS.overdueComplianceReviews.name,
@@ -155,12 +180,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers,
     }),
     moduleInfo,
-    moduleHealthy: new Gauge(def('moduleHealthy')),
     setModuleMode(module, mode) {
       for (const other of MODULE_MODES) {
         if (other !== mode) moduleInfo.remove({ module, mode: other });
       }
       moduleInfo.set({ module, mode }, 1);
+    },
+    forgetModule(module) {
+      for (const gauge of Object.values(perModule)) gauge.remove({ module });
+      for (const mode of MODULE_MODES) moduleInfo.remove({ module, mode });
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,

@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createMetrics, EVENT_OUTCOMES, METRICS } from '../../src/observability/metrics.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { ModuleStatus } from '../../src/lifecycle/status.js';
+import {
+  createMetricsSampler,
+  type DatabaseCounts,
+} from '../../src/observability/daemonMetrics.js';
+import {
+  createMetrics,
+  EVENT_OUTCOMES,
+  METRICS,
+  RESTART_REASONS,
+} from '../../src/observability/metrics.js';
 import { metricsReference } from '../../src/observability/metricsReference.js';
 
 /** DESIGN.md "Metrics": every metric users depend on, by the name dashboards use. */
@@ -86,9 +97,170 @@ describe('createMetrics', () => {
     );
   });
 
+  it('exports every change-stream restart reason at 0 before the first restart', async () => {
+    const text = await createMetrics().render();
+    for (const reason of RESTART_REASONS) {
+      expect(text).toContain(`projectord_change_stream_restarts_total{reason="${reason}"} 0`);
+    }
+  });
+
+  it('forgets every per-module gauge of one module and nothing else', async () => {
+    const m = createMetrics();
+    for (const module of ['gone', 'kept']) {
+      const l = { module };
+      m.lag.set(l, 1);
+      m.checkpointAge.set(l, 2);
+      m.queueDepth.set(l, 3);
+      m.aggregatesInFlight.set(l, 4);
+      m.deadLetters.set(l, 5);
+      m.moduleHealthy.set(l, 1);
+      m.setModuleMode(module, 'live');
+      m.eventsApplied.inc({ module, event_type: 'FundsDebited', outcome: 'applied' });
+    }
+    m.forgetModule('gone');
+    const text = await m.render();
+    expect(samples(text, 'module="gone"')).toEqual([
+      'projectord_events_applied_total{module="gone",event_type="FundsDebited",outcome="applied"} 1',
+    ]);
+    expect(samples(text, 'module="kept"')).toHaveLength(8);
+  });
+
   it('rejects a label the metric does not have', () => {
     const m = createMetrics();
     expect(() => m.lag.set({ modul: 'x' } as never, 1)).toThrow(/label/i);
+  });
+});
+
+/** The sample lines (not HELP/TYPE) of `text` that contain `fragment`. */
+function samples(text: string, fragment: string): string[] {
+  return text.split('\n').filter((l) => !l.startsWith('#') && l.includes(fragment));
+}
+
+function moduleStatus(module: string, over: Partial<ModuleStatus> = {}): ModuleStatus {
+  return {
+    module,
+    kind: module.endsWith('-saga') ? 'reaction' : 'projection',
+    mode: 'live',
+    pending: 0,
+    inFlight: 0,
+    activeKeys: 0,
+    parkedKeys: 0,
+    lastProgressAt: NOW.getTime(),
+    lastEventAt: null,
+    lastSavedAt: new Date(NOW.getTime() - 2000),
+    oldestPendingAt: undefined,
+    ...over,
+  };
+}
+
+const NOW = new Date('2025-03-01T12:00:00Z');
+
+function counts(over: Partial<DatabaseCounts> = {}): DatabaseCounts {
+  return { deadLetters: new Map(), sagaStates: new Map(), ...over };
+}
+
+/** A sampler over a status list the test changes, as leases come and go. */
+function sampled(initial: string[]) {
+  const metrics = createMetrics();
+  let owned = initial;
+  const sampler = createMetricsSampler({
+    metrics,
+    config: loadConfig({ env: {} }),
+    status: () => owned.map((m) => moduleStatus(m)),
+    now: () => NOW,
+  });
+  return {
+    metrics,
+    sampler,
+    own(modules: string[]) {
+      owned = modules;
+    },
+  };
+}
+
+describe('createMetricsSampler', () => {
+  it('exports the per-module gauges of the modules in status()', async () => {
+    const s = sampled(['account-summary']);
+    s.sampler.sampleModules();
+    const text = await s.metrics.render();
+    expect(text).toContain('projectord_queue_depth{module="account-summary"} 0');
+    expect(text).toContain('projectord_lag_seconds{module="account-summary"} 0');
+    expect(text).toContain('projectord_checkpoint_age_seconds{module="account-summary"} 2');
+    expect(text).toContain('projectord_module_info{module="account-summary",mode="live"} 1');
+    expect(text).toContain('projectord_module_healthy{module="account-summary"} 1');
+  });
+
+  it('removes the series of a module that left status() (lease lost)', async () => {
+    const s = sampled(['account-summary', 'transfer-saga', 'compliance-review-saga']);
+    s.sampler.sampleModules();
+    s.sampler.applyDatabaseCounts(
+      counts({
+        deadLetters: new Map([['transfer-saga', 2]]),
+        sagaStates: new Map([['transfer-saga', new Map([['Completed', 3]])]]),
+        overdueReviews: 4,
+      }),
+    );
+    const before = await s.metrics.render();
+    expect(samples(before, 'module="transfer-saga"')).toHaveLength(7);
+    expect(before).toContain('projectord_saga_instances{saga="transfer-saga",state="Completed"} 3');
+    expect(before).toContain('projectord_compliance_reviews_overdue 4');
+
+    s.own(['account-summary']);
+    s.sampler.sampleModules();
+    const after = await s.metrics.render();
+    expect(samples(after, 'module="transfer-saga"')).toEqual([]);
+    expect(samples(after, 'module="compliance-review-saga"')).toEqual([]);
+    expect(samples(after, 'saga="transfer-saga"')).toEqual([]);
+    // Label-less, so it cannot be removed: the new owner reports the count, this instance 0.
+    expect(after).toContain('projectord_compliance_reviews_overdue 0');
+    expect(samples(after, 'module="account-summary"')).toHaveLength(7);
+  });
+
+  it('exports dead letters only for the modules running here, 0 when there are none', async () => {
+    const s = sampled(['account-summary', 'compliance']);
+    s.sampler.applyDatabaseCounts(
+      counts({
+        deadLetters: new Map([
+          ['account-summary', 2],
+          ['transaction-history', 5],
+        ]),
+      }),
+    );
+    const text = await s.metrics.render();
+    expect(samples(text, 'projectord_dead_letters')).toEqual([
+      'projectord_dead_letters{module="account-summary"} 2',
+      'projectord_dead_letters{module="compliance"} 0',
+    ]);
+  });
+
+  it('drops a saga state whose count fell to nothing, keeping the others', async () => {
+    const s = sampled(['transfer-saga']);
+    const states = (entries: [string, number][]) =>
+      counts({ sagaStates: new Map([['transfer-saga', new Map(entries)]]) });
+    s.sampler.applyDatabaseCounts(
+      states([
+        ['DebitCompleted', 1],
+        ['Completed', 3],
+      ]),
+    );
+    s.sampler.applyDatabaseCounts(states([['Completed', 4]]));
+    const text = await s.metrics.render();
+    expect(samples(text, 'projectord_saga_instances')).toEqual([
+      'projectord_saga_instances{saga="transfer-saga",state="Completed"} 4',
+    ]);
+  });
+
+  it('ignores counts of a saga handed over while they were read', async () => {
+    const s = sampled(['account-summary']);
+    s.sampler.applyDatabaseCounts(
+      counts({
+        sagaStates: new Map([['transfer-saga', new Map([['Completed', 3]])]]),
+        overdueReviews: 2,
+      }),
+    );
+    const text = await s.metrics.render();
+    expect(samples(text, 'projectord_saga_instances')).toEqual([]);
+    expect(text).toContain('projectord_compliance_reviews_overdue 0');
   });
 });
 
