@@ -41,7 +41,7 @@ export interface DemoOutcome {
   /** Set when the modules did not catch up in time: what was still awaited. */
   notSettled?: string;
   verify: VerifyAllResult;
-  /** Caught up and every projection matches event_store. */
+  /** Caught up, every projection matches event_store and every reaction check passed. */
   verified: boolean;
 }
 

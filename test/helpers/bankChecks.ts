@@ -1,13 +1,21 @@
-import type { Db, Document } from 'mongodb';
+import type { Db } from 'mongodb';
 import { ACCOUNT_SUMMARY_VIEW } from '../../projections/account-summary.js';
+import { ofType, repeatedEffects, type StoredEvent } from '../../projections/lib/reactionChecks.js';
 import { TRANSFER_SAGA_STATE } from '../../projections/lib/saga-transfer-state.js';
 import type { Config } from '../../src/config/schema.js';
-import { eventStore } from '../../src/events/eventStore.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { loadConfiguredModules } from '../../src/replay/operatorDb.js';
 import { isProjection } from '../../src/replay/select.js';
 import { verifyModule } from '../../src/replay/verify.js';
 import { formatDifferences, formatSummary } from '../../src/replay/verifyReport.js';
+
+export {
+  ofType,
+  repeatedEffects,
+  storedEvents,
+  unfinishedTransfers,
+  type StoredEvent,
+} from '../../projections/lib/reactionChecks.js';
 
 /**
  * What the end-to-end reaction tests check once the daemon has settled, read back from
@@ -20,110 +28,10 @@ import { formatDifferences, formatSummary } from '../../src/replay/verifyReport.
  *  - verify: every projection recomputed from event_store equals its live read model.
  * Each check returns readable findings (empty = fine), so a failure says what was repeated.
  */
-export interface StoredEvent {
-  eventId: string;
-  aggregateId: string;
-  eventType: string;
-  version: number;
-  /** Set by whoever appended it (the simulator or the daemon), from this machine's clock. */
-  storedAt: Date;
-  eventData: Document;
-  eventMetadata: Document;
-}
-
-function idText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object' && v !== null && 'toHexString' in v) {
-    const hex = (v as { toHexString(): unknown }).toHexString();
-    if (typeof hex === 'string') return hex;
-  }
-  return JSON.stringify(v);
-}
-
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
-const isoOf = (v: unknown): string => (v instanceof Date ? v.toISOString() : text(v));
-
-export async function storedEvents(db: Db): Promise<StoredEvent[]> {
-  const docs = await eventStore(db).find({}).toArray();
-  return docs.map((d) => ({
-    eventId: idText(d.eventId),
-    aggregateId: text(d.aggregateId),
-    eventType: text(d.eventType),
-    version: Number(d.version),
-    storedAt: d.storedAt instanceof Date ? d.storedAt : new Date(0),
-    eventData: (d.eventData ?? {}) as Document,
-    eventMetadata: (d.eventMetadata ?? {}) as Document,
-  }));
-}
-
-export const ofType = (events: readonly StoredEvent[], type: string) =>
-  events.filter((e) => e.eventType === type);
 
 export const transferEvents = (events: readonly StoredEvent[], type: string, transferId: string) =>
   ofType(events, type).filter((e) => e.eventData.transferId === transferId);
-
-function repeated(keys: readonly string[], what: string): string[] {
-  const counts = new Map<string, number>();
-  for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
-  return [...counts].filter(([, n]) => n > 1).map(([k, n]) => `${what} ${k} appears ${n} times`);
-}
-
-/** Every effect a reaction may have at most once, as findings (empty: nothing repeated). */
-export function repeatedEffects(events: readonly StoredEvent[]): string[] {
-  const credits = ofType(events, 'FundsCredited');
-  const reversals = ofType(events, 'DebitReversed');
-  const reversed = new Set(reversals.map((e) => text(e.eventData.transferId)));
-  const fraudFreezes = ofType(events, 'AccountFrozen').filter(
-    (e) => e.eventData.frozenBy === 'projectord:fraud-saga',
-  );
-  return [
-    ...repeated(
-      events.map((e) => e.eventId),
-      'eventId',
-    ),
-    ...repeated(
-      events.map((e) => `${e.aggregateId}@${e.version}`),
-      'aggregate version',
-    ),
-    ...repeated(
-      credits.map((e) => text(e.eventData.transferId)),
-      'FundsCredited of transfer',
-    ),
-    ...repeated(
-      reversals.map((e) => text(e.eventData.transferId)),
-      'DebitReversed of transfer',
-    ),
-    ...credits
-      .filter((e) => reversed.has(text(e.eventData.transferId)))
-      .map((e) => `transfer ${text(e.eventData.transferId)} was both credited and reversed`),
-    ...repeated(
-      ofType(events, 'SuspiciousActivityDetected').map(
-        (e) => `${e.aggregateId}:${text(e.eventData.reasons)}:${isoOf(e.eventData.windowStart)}`,
-      ),
-      'SuspiciousActivityDetected',
-    ),
-    ...repeated(
-      ofType(events, 'ComplianceReviewRequired').map((e) => text(e.eventData.reviewId)),
-      'ComplianceReviewRequired of review',
-    ),
-    ...repeated(
-      fraudFreezes.map((e) => text(e.eventData.complianceReference)),
-      'fraud AccountFrozen for',
-    ),
-  ];
-}
-
-/** Debits whose transfer has neither a credit nor a reversal in event_store. */
-export function unfinishedTransfers(events: readonly StoredEvent[]): string[] {
-  const settled = new Set(
-    [...ofType(events, 'FundsCredited'), ...ofType(events, 'DebitReversed')].map((e) =>
-      text(e.eventData.transferId),
-    ),
-  );
-  return ofType(events, 'FundsDebited')
-    .map((e) => text(e.eventData.transferId))
-    .filter((t) => !settled.has(t));
-}
 
 /** transfer_saga_state by state; `open` lists the instances not Completed nor Compensated. */
 export async function transferSagas(

@@ -18,7 +18,7 @@ describe('projectord demo', () => {
     vi.unstubAllEnvs();
   });
 
-  it('simulates 300 events, catches up, stops and verifies every projection', async () => {
+  it('simulates 300 events, catches up, stops, verifies every projection and checks every reaction', async () => {
     vi.stubEnv('MONGODB_URI', mongoUri());
     vi.stubEnv('PROJECTORD_MONGO_URI', undefined);
     vi.stubEnv('PROJECTORD_CONFIG', undefined);
@@ -34,6 +34,14 @@ describe('projectord demo', () => {
       'transaction-history',
     ]) {
       expect(out).toContain(`${projection}: matches event_store`);
+    }
+    for (const reaction of [
+      'compliance',
+      'transfer-saga',
+      'compliance-review-saga',
+      'fraud-saga',
+    ]) {
+      expect(out).toContain(`${reaction}: checked, not re-run:`);
     }
     expect(out).toContain('demo: verified — 300 events simulated');
     // The daemon ran for real: checkpoints of every module, and the verify collections are gone.

@@ -8,7 +8,8 @@ import type { GlobalFlags } from '../context.js';
 
 /**
  * `projectord demo`: embedded MongoDB + simulator + the whole daemon in one process, with live
- * progress, then verify (DESIGN.md "CLI"). Exit 0 when every projection verified, 1 otherwise,
+ * progress, then verify (DESIGN.md "CLI"): every projection recomputed and diffed, every bank
+ * reaction checked without re-running it. Exit 0 when every module verified, 1 otherwise,
  * 2 for a bad flag. The demo writes a simulated workload, so it never uses the configured
  * PROJECTORD_MONGO_URI: only --mongo-uri given to it, MONGODB_URI, or its own MongoDB; and its
  * database is `projectord_demo` unless --db names another.
@@ -20,7 +21,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description(
       'start an embedded MongoDB, simulate the bank and run every module in this process with ' +
-        'live progress; then verify every projection (exit 1 on any difference)',
+        'live progress; then verify every module (exit 1 on any difference)',
     )
     .option('--events <n>', 'simulate n events, wait until every module caught up, verify, exit')
     .option('--rate <events/s>', 'simulator pace (default without --events: 100/s)')
@@ -57,7 +58,7 @@ export function registerDemo(program: Command): void {
           );
         }
         process.stdout.write(
-          `demo: verified — ${outcome.summary.events} events simulated; every projection matches event_store\n`,
+          `demo: verified — ${outcome.summary.events} events simulated; every projection matches event_store, every reaction check passed\n`,
         );
       } finally {
         removeSignals();
