@@ -8,6 +8,7 @@ import { toError, usageError } from '../lib/errors.js';
 import { bounded } from '../lib/timeout.js';
 import type { ReactionServices } from '../modules/context.js';
 import { loadModules } from '../modules/load.js';
+import { createConnectionWatch, type ConnectionWatch } from '../observability/health.js';
 import { startHttpServer, type HttpServer } from '../observability/http.js';
 import { healthReport, metricsHooks, startMetricsSampler } from '../observability/daemonMetrics.js';
 import type { Logger } from '../observability/logger.js';
@@ -43,8 +44,17 @@ export interface RunningDaemon {
   finished: Promise<void>;
 }
 
-async function connect(uri: string, logger: Logger, signal: AbortSignal): Promise<MongoClient> {
-  for (let attempt = 1; ; attempt++) {
+/**
+ * Connects, retrying with backoff until MongoDB answers a ping. Resolves undefined when `signal`
+ * stops it first: the attempt in flight is closed at once (a stop must not wait out server
+ * selection), and a stop is not a failure.
+ */
+async function connect(
+  uri: string,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<MongoClient | undefined> {
+  for (let attempt = 1; !signal.aborted; attempt++) {
     // socketTimeoutMS: a connection whose peer vanished without a reset (a silent partition)
     // must fail its read, or a getMore would wait forever; well above source.maxAwaitTimeMs.
     const client = new MongoClient(uri, {
@@ -52,19 +62,29 @@ async function connect(uri: string, logger: Logger, signal: AbortSignal): Promis
       socketTimeoutMS: 60_000,
       appName: 'projectord',
     });
+    const closeOnStop = () => void client.close().catch(() => undefined);
+    signal.addEventListener('abort', closeOnStop, { once: true });
     try {
       await client.connect();
       await client.db('admin').command({ ping: 1 });
-      return client;
+      if (!signal.aborted) return client;
     } catch (e) {
-      await client.close().catch(() => undefined);
-      if (signal.aborted) throw toError(e);
+      if (signal.aborted) break;
       const delay = backoffDelay(attempt, 500, 15_000);
       logger.warn({ err: toError(e), attempt, delayMs: delay }, 'MongoDB unreachable; retrying');
+      await client.close().catch(() => undefined);
       await sleep(delay, signal);
+    } finally {
+      signal.removeEventListener('abort', closeOnStop);
     }
   }
+  return undefined;
 }
+
+// /readyz pings MongoDB (observability/health.ts): the ping's bound stays well under the HTTP
+// endpoint's own 5 s, and an answer is reused for 2 s so probes do not add up to load.
+const PING_TIMEOUT_MS = 3000;
+const PING_EVERY_MS = 2000;
 
 export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
   const { config, logger } = o;
@@ -82,24 +102,27 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
   const stopController = new AbortController();
   const metrics = createMetrics({ defaultMetrics: true });
   // Filled in once MongoDB is reachable; the health endpoint answers before that.
-  const current: { daemon?: Daemon } = {};
+  const current: { daemon?: Daemon; connection?: ConnectionWatch } = {};
   let notReady: string | undefined = 'connecting to MongoDB';
   const http: HttpServer = await startHttpServer({
     host: config.metrics.host,
     port: config.metrics.port,
     metrics,
     logger,
-    health: () =>
-      Promise.resolve({
-        ...healthReport(current.daemon?.status() ?? [], config, now()),
-        ...(notReady ? { notReadyReason: notReady } : {}),
-      }),
+    health: async () => {
+      const statuses = current.daemon?.status() ?? [];
+      const reason = notReady ?? (await current.connection?.notReadyReason(statuses.length > 0));
+      return {
+        ...healthReport(statuses, config, now()),
+        ...(reason ? { notReadyReason: reason } : {}),
+      };
+    },
   });
   releasers.push({ what: 'http server', run: () => http.close() });
   // http.ts logs the address it serves on.
 
-  // A signal during start-up only asks to stop: start-up ends what it began, then stops (below),
-  // so everything it created is released.
+  // A signal during start-up only asks to stop: connecting gives up at once; a later step ends
+  // what it began, then everything is released (below) and the run ends as a clean stop.
   let startedUp = false;
   const removeSignals = o.handleSignals
     ? onShutdownSignal((signal) => {
@@ -110,114 +133,18 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     : () => undefined;
   releasers.push({ what: 'signal handlers', run: removeSignals });
 
-  let client: MongoClient;
+  let daemon: Daemon;
   try {
-    client = await connect(config.mongoUri, logger, stopController.signal);
+    const client = await connect(config.mongoUri, logger, stopController.signal);
+    if (!client) return await stoppedBeforeStart();
+    releasers.push({ what: 'MongoDB client', run: () => client.close() });
+    daemon = await assemble(client);
   } catch (e) {
-    await release();
+    // Whatever start-up opened is closed, whether it failed or a signal cut it short.
+    await release().catch(() => undefined);
+    if (stopController.signal.aborted) return stoppedBeforeStart();
     throw e;
   }
-  releasers.push({ what: 'MongoDB client', run: () => client.close() });
-  const db = client.db(config.db);
-
-  const registry = createUpcasterRegistry(upcasters);
-  const fetcher = createEventFetcher(db, registry);
-  const appender = createEventAppender({ db, now });
-  const deadlineStore = createDeadlineStore(db, now);
-  await retrying('creating saga_deadlines indexes', () => deadlineStore.ensureIndexes());
-
-  // A lease call left unanswered fails (the keeper retries; the lease's own expiry fences).
-  const manager = bounded(
-    createLeaseManager({
-      db,
-      instanceId: config.instanceId ?? 'projectord',
-      ttlMs: config.leases.ttlMs,
-      heartbeatMs: config.leases.heartbeatMs,
-      clock: now,
-      logger,
-    }),
-    config.mongo.operationTimeoutMs,
-    'leases',
-  );
-  let started = false;
-  const keeper = createLeaseKeeper({
-    manager,
-    modules: modules.map((m) => m.name),
-    heartbeatMs: config.leases.heartbeatMs,
-    // The lease manager logs acquisitions and losses (with the fence); here they only replan.
-    onAcquired: () => {
-      if (started) current.daemon?.replan();
-    },
-    onLost: () => {
-      current.daemon?.replan();
-    },
-    logger,
-  });
-
-  const daemon = createDaemon({
-    db,
-    config,
-    modules,
-    upcasters,
-    logger,
-    now,
-    // Bounded like every MongoDB wait a lane depends on (lib/timeout.ts).
-    reactions: bounded(
-      {
-        append: (cause, module, e) => appender.append(cause, module, e),
-        schedule: (module, d) => deadlineStore.schedule(module, d),
-        cancel: (module, id) => deadlineStore.cancel(module, id),
-        readStream: (aggregateId) => fetcher.stream(aggregateId),
-      } satisfies ReactionServices,
-      config.mongo.operationTimeoutMs,
-      'reaction',
-    ),
-    ownership: { owned: () => new Set(keeper.owned().keys()) },
-    hooks: {
-      ...metricsHooks(metrics),
-      canWrite: (module) => {
-        const lease = keeper.owned().get(module);
-        return lease !== undefined && manager.isValid(lease);
-      },
-    },
-  });
-  current.daemon = daemon;
-  await keeper.tick();
-  keeper.start();
-  releasers.push({ what: 'leases', run: () => keeper.stop() });
-  started = true;
-  await daemon.start();
-  releasers.push({ what: 'daemon', run: () => daemon.stop() });
-  notReady = undefined;
-
-  const scheduler = createDeadlineScheduler({
-    db,
-    now,
-    pollMs: 1000,
-    // Only the reactions this instance owns right now: another owner's deadlines are theirs.
-    // And only those whose lane exists: at start-up the first epoch is still being prepared.
-    modules: () => {
-      const owned = keeper.owned();
-      const laned = new Set(daemon.status().map((s) => s.module));
-      return modules
-        .filter((m) => m.kind === 'reaction' && owned.has(m.name) && laned.has(m.name))
-        .map((m) => m.name);
-    },
-    fire: (module, deadline) => daemon.fireDeadline(module, deadline),
-    logger,
-    store: deadlineStore,
-  });
-  await retrying('starting the deadline scheduler', () => scheduler.start());
-  releasers.push({ what: 'deadline scheduler', run: () => scheduler.stop() });
-  const stopSampler = startMetricsSampler({
-    db,
-    metrics,
-    config,
-    status: () => daemon.status(),
-    logger,
-    now,
-  });
-  releasers.push({ what: 'metrics sampler', run: stopSampler });
 
   let stopping: Promise<void> | undefined;
   async function release(): Promise<void> {
@@ -249,6 +176,122 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
   if (stopController.signal.aborted) void stop();
   return { daemon, metricsPort: http.port, stop, finished };
 
+  /** MongoDB is reachable: leases, the daemon, the deadline scheduler and the metrics sampler. */
+  async function assemble(client: MongoClient): Promise<Daemon> {
+    const db = client.db(config.db);
+    const connection = createConnectionWatch({
+      ping: (signal) => client.db('admin').command({ ping: 1 }, { signal }),
+      pingTimeoutMs: PING_TIMEOUT_MS,
+      pingEveryMs: PING_EVERY_MS,
+    });
+    current.connection = connection;
+    const registry = createUpcasterRegistry(upcasters);
+    const fetcher = createEventFetcher(db, registry);
+    const appender = createEventAppender({ db, now });
+    const deadlineStore = createDeadlineStore(db, now);
+    await retrying('creating saga_deadlines indexes', () => deadlineStore.ensureIndexes());
+
+    // A lease call left unanswered fails (the keeper retries; the lease's own expiry fences).
+    const manager = bounded(
+      createLeaseManager({
+        db,
+        instanceId: config.instanceId ?? 'projectord',
+        ttlMs: config.leases.ttlMs,
+        heartbeatMs: config.leases.heartbeatMs,
+        clock: now,
+        logger,
+      }),
+      config.mongo.operationTimeoutMs,
+      'leases',
+    );
+    let started = false;
+    const keeper = createLeaseKeeper({
+      manager,
+      modules: modules.map((m) => m.name),
+      heartbeatMs: config.leases.heartbeatMs,
+      // The lease manager logs acquisitions and losses (with the fence); here they only replan.
+      onAcquired: () => {
+        if (started) current.daemon?.replan();
+      },
+      onLost: () => {
+        current.daemon?.replan();
+      },
+      logger,
+    });
+
+    const counting = metricsHooks(metrics);
+    const daemon = createDaemon({
+      db,
+      config,
+      modules,
+      upcasters,
+      logger,
+      now,
+      // Bounded like every MongoDB wait a lane depends on (lib/timeout.ts).
+      reactions: bounded(
+        {
+          append: (cause, module, e) => appender.append(cause, module, e),
+          schedule: (module, d) => deadlineStore.schedule(module, d),
+          cancel: (module, id) => deadlineStore.cancel(module, id),
+          readStream: (aggregateId) => fetcher.stream(aggregateId),
+        } satisfies ReactionServices,
+        config.mongo.operationTimeoutMs,
+        'reaction',
+      ),
+      ownership: { owned: () => new Set(keeper.owned().keys()) },
+      hooks: {
+        ...counting,
+        onRestart: (reason) => {
+          counting.onRestart?.(reason);
+          connection.onRestart(reason);
+        },
+        onStreamOpen: () => connection.onStreamOpen(),
+        canWrite: (module) => {
+          const lease = keeper.owned().get(module);
+          return lease !== undefined && manager.isValid(lease);
+        },
+      },
+    });
+    current.daemon = daemon;
+    await keeper.tick();
+    keeper.start();
+    releasers.push({ what: 'leases', run: () => keeper.stop() });
+    started = true;
+    await daemon.start();
+    releasers.push({ what: 'daemon', run: () => daemon.stop() });
+    notReady = undefined;
+
+    const scheduler = createDeadlineScheduler({
+      db,
+      now,
+      pollMs: 1000,
+      // Only the reactions this instance owns right now: another owner's deadlines are theirs.
+      // And only those whose lane exists: at start-up the first epoch is still being prepared.
+      modules: () => {
+        const owned = keeper.owned();
+        const laned = new Set(daemon.status().map((s) => s.module));
+        return modules
+          .filter((m) => m.kind === 'reaction' && owned.has(m.name) && laned.has(m.name))
+          .map((m) => m.name);
+      },
+      fire: (module, deadline) => daemon.fireDeadline(module, deadline),
+      logger,
+      store: deadlineStore,
+    });
+    await retrying('starting the deadline scheduler', () => scheduler.start());
+    releasers.push({ what: 'deadline scheduler', run: () => scheduler.stop() });
+    const stopSampler = startMetricsSampler({
+      db,
+      metrics,
+      config,
+      status: () => daemon.status(),
+      logger,
+      now,
+    });
+    releasers.push({ what: 'metrics sampler', run: stopSampler });
+    return daemon;
+  }
+
   /** A start-up step that a dropped connection failed is retried like the first connect. */
   async function retrying(what: string, step: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -261,5 +304,24 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
         await sleep(delayMs, stopController.signal);
       }
     }
+  }
+
+  /** A signal stopped the run before it was up: release what exists; the stop is not a failure. */
+  async function stoppedBeforeStart(): Promise<RunningDaemon> {
+    await release().catch(() => undefined);
+    logger.info('stopped before start-up finished; nothing was left running');
+    const done = Promise.resolve();
+    const idle: Daemon = {
+      start: () => done,
+      stop: () => done,
+      finished: done,
+      status: () => [],
+      replan: () => undefined,
+      fireDeadline: (module) =>
+        Promise.reject(
+          new Error(`module ${module} does not run: the daemon was stopped before it started`),
+        ),
+    };
+    return { daemon: idle, metricsPort: http.port, stop: () => done, finished: done };
   }
 }
