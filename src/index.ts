@@ -8,6 +8,7 @@ export type {
   AppendResult,
   BaseContext,
   Deadline,
+  DocumentData,
   GuardedUpdate,
   ModuleDefinition,
   NewEvent,

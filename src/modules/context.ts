@@ -28,7 +28,7 @@ import type {
  */
 export interface ReactionServices {
   append(cause: ProjectorEvent | undefined, module: string, e: NewEvent): Promise<AppendResult>;
-  schedule(module: string, d: Deadline): Promise<void>;
+  schedule(module: string, d: Deadline<object>): Promise<void>;
   cancel(module: string, id: string): Promise<void>;
   readStream(aggregateId: string): Promise<ProjectorEvent[]>;
 }
@@ -175,7 +175,7 @@ class EventContext implements ReactionContext {
     return this.services().append(this.event, this.shared.name, e);
   }
 
-  schedule(d: Deadline): Promise<void> {
+  schedule<TPayload extends object>(d: Deadline<TPayload>): Promise<void> {
     return this.services().schedule(this.shared.name, d);
   }
 

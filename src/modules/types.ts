@@ -1,4 +1,3 @@
-import type { Document } from 'mongodb';
 import type { Logger } from '../observability/logger.js';
 import type { EventData, ProjectorEvent } from '../events/types.js';
 
@@ -15,21 +14,28 @@ import type { EventData, ProjectorEvent } from '../events/types.js';
  */
 export type Scalar = string | number | boolean | Date | null;
 
+/**
+ * A document as handlers write and read it. Field values are `unknown`, not `any`: a handler
+ * narrows what it reads (or names its shape with a type argument), so a typo or a wrong type is
+ * a compile error rather than a runtime surprise.
+ */
+export type DocumentData = Record<string, unknown>;
+
 export interface GuardedUpdate {
-  set?: Document;
-  setOnInsert?: Document;
+  set?: DocumentData;
+  setOnInsert?: DocumentData;
   inc?: Record<string, number>;
-  max?: Document;
-  min?: Document;
+  max?: DocumentData;
+  min?: DocumentData;
   /** Appends to arrays (each value one element). */
-  push?: Document;
+  push?: DocumentData;
 }
 
 export interface ReadContext {
   /** Reads one of this module's own documents by `_id`. */
-  findOne<T extends Document = Document>(collection: string, id: string): Promise<T | null>;
+  findOne<T extends object = DocumentData>(collection: string, id: string): Promise<T | null>;
   /** Reads this module's own documents; `filter` values are matched as plain equality. */
-  find<T extends Document = Document>(
+  find<T extends object = DocumentData>(
     collection: string,
     filter: Record<string, Scalar>,
     options?: { limit?: number; sort?: Record<string, 1 | -1> },
@@ -38,8 +44,13 @@ export interface ReadContext {
 
 export interface WriteContext {
   upsert(collection: string, id: string, update: GuardedUpdate): void;
-  insertOnce(collection: string, doc: Document & { _id: string }): void;
-  incrementOnce(collection: string, id: string, inc: Record<string, number>, set?: Document): void;
+  insertOnce(collection: string, doc: DocumentData & { _id: string }): void;
+  incrementOnce(
+    collection: string,
+    id: string,
+    inc: Record<string, number>,
+    set?: DocumentData,
+  ): void;
 }
 
 export interface BaseContext extends ReadContext, WriteContext {
@@ -73,7 +84,7 @@ export type AppendResult =
   | { ok: true; eventId: string; version: number; duplicate: boolean }
   | { ok: false; reason: string };
 
-export interface Deadline<TPayload extends Document = Document> {
+export interface Deadline<TPayload extends object = DocumentData> {
   /** Unique per module; scheduling the same id again replaces an unfired deadline. */
   id: string;
   /** The ordering key the deadline runs under (e.g. the saga id). */
@@ -85,7 +96,7 @@ export interface Deadline<TPayload extends Document = Document> {
 export interface ReactionContext extends BaseContext {
   /** The event that is being handled (for causation), if any. */
   append(event: NewEvent): Promise<AppendResult>;
-  schedule(deadline: Deadline): Promise<void>;
+  schedule<TPayload extends object>(deadline: Deadline<TPayload>): Promise<void>;
   cancelDeadline(id: string): Promise<void>;
   /** Reads an aggregate's events from event_store, in version order (upcast). */
   readStream(aggregateId: string): Promise<ProjectorEvent[]>;

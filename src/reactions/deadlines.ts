@@ -36,7 +36,7 @@ export interface StoredDeadline extends Deadline {
 
 export interface DeadlineStore {
   ensureIndexes(): Promise<void>;
-  schedule(module: string, deadline: Deadline): Promise<void>;
+  schedule(module: string, deadline: Deadline<object>): Promise<void>;
   cancel(module: string, id: string): Promise<void>;
   get(module: string, id: string): Promise<StoredDeadline | null>;
   /** Claims the most overdue deadline of `modules` that is due, or whose claim went stale. */
@@ -60,7 +60,7 @@ export function deadlineDocId(module: string, id: string): string {
   return `${module}:${id}`;
 }
 
-function checked(module: string, d: Deadline): Deadline {
+function checked(module: string, d: Deadline<object>): Deadline {
   const bad = (what: string) =>
     new ProjectordError(
       'DEADLINE_INVALID',
@@ -75,7 +75,8 @@ function checked(module: string, d: Deadline): Deadline {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw bad(`a payload that is not an object (deadline ${d.id})`);
   }
-  return d;
+  // A plain object, so a record of its fields (what onDeadline is handed back after storage).
+  return { ...d, payload: payload as Deadline['payload'] };
 }
 
 /** The claim a document holds: what the owner must still match to finish or release it. */

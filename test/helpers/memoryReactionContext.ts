@@ -198,7 +198,11 @@ export function createMemoryWorld(
         const key = `${module.name}:${d.id}`;
         const prev = deadlines.get(key);
         if (!prev || prev.status === 'pending' || prev.status === 'cancelled') {
-          deadlines.set(key, { module: module.name, deadline: copy(d), status: 'pending' });
+          deadlines.set(key, {
+            module: module.name,
+            deadline: copy(d) as unknown as Deadline,
+            status: 'pending',
+          });
         }
         return Promise.resolve();
       },

@@ -300,7 +300,7 @@ describe('durable deadlines (saga_deadlines)', () => {
     ['no id', { ...deadline('x', 0), id: '' }, /no id/],
     ['no key', { ...deadline('x', 0), key: '' }, /no key/],
     ['an invalid due time', { ...deadline('x', 0), dueAt: new Date('nope') }, /invalid dueAt/],
-    ['a payload that is no object', { ...deadline('x', 0), payload: [] }, /payload/],
+    ['a payload that is no object', { ...deadline('x', 0), payload: [] as never }, /payload/],
   ];
   it.each(bad)('refuses a deadline with %s', async (_what, d, message) => {
     const { store } = setup('m-bad');
