@@ -20,6 +20,15 @@ export interface ModuleStatus {
   oldestPendingAt: Date | null | undefined;
 }
 
+/**
+ * The mode an operator sees: a live module holding parked aggregates (open dead letters) shows
+ * `parked`. It is still live — other aggregates go on (invariant 6) and it stays ready — but
+ * some of its aggregates wait for `projectord dlq retry | skip`.
+ */
+export function shownMode(mode: ModuleMode, parkedAggregates: number): ModuleMode {
+  return mode === 'live' && parkedAggregates > 0 ? 'parked' : mode;
+}
+
 /** Injected observers; every one is optional (STYLE.md 14: no "are metrics on?" in the core). */
 export interface DaemonHooks {
   onOutcome?(module: string, event: ProjectorEvent, outcome: Outcome, ms: number): void;

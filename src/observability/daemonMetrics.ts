@@ -10,7 +10,7 @@ import { TRANSFER_SAGA } from '../../projections/transfer-saga.js';
 import type { Config } from '../config/schema.js';
 import { DEAD_LETTERS, OPEN_STATUSES } from '../lanes/deadLetters.js';
 import { toError } from '../lib/errors.js';
-import type { DaemonHooks, ModuleStatus } from '../lifecycle/status.js';
+import { shownMode, type DaemonHooks, type ModuleStatus } from '../lifecycle/status.js';
 import type { HealthReport } from './health.js';
 import { evaluateModuleHealth } from './health.js';
 import type { Logger } from './logger.js';
@@ -179,7 +179,7 @@ export function createMetricsSampler(o: {
         metrics.lag.set(m, (lagMs(s, at) ?? 0) / 1000);
         if (s.lastSavedAt)
           metrics.checkpointAge.set(m, (at.getTime() - s.lastSavedAt.getTime()) / 1000);
-        metrics.setModuleMode(s.module, s.mode);
+        metrics.setModuleMode(s.module, shownMode(s.mode, s.parkedKeys));
         exported.add(s.module);
       }
       for (const h of healthReport(statuses, o.config, at).modules) {

@@ -147,7 +147,8 @@ describe('projectord status', () => {
     expect(byName['account-summary']).toMatchObject({
       owner: 'host-a-1',
       fence: 3,
-      mode: 'live',
+      // Live with two open dead letters: shown parked, and still healthy (others go on).
+      mode: 'parked',
       eventsApplied: 1200,
       deadLetters: 2,
       lagSeconds: 1,
@@ -198,7 +199,7 @@ describe('projectord status', () => {
       .replace('T', ' ')
       .slice(0, 19);
     expect(row).toMatch(
-      new RegExp(`^account-summary +host-a-1 +live +${lastEvent}Z +1\\.0s +1200 +2 +\\S+ +ok$`),
+      new RegExp(`^account-summary +host-a-1 +parked +${lastEvent}Z +1\\.0s +1200 +2 +\\S+ +ok$`),
     );
     // Columns line up: every row's OWNER cell starts where the header's does.
     const ownerAt = lines[0]!.indexOf('OWNER');
@@ -222,7 +223,7 @@ describe('projectord status', () => {
     expect(report.modules[0]).toMatchObject({
       module: 'account-summary',
       owner: 'host-a-1',
-      mode: 'live',
+      mode: 'parked',
       lastEventAt: new Date(cliNow.getTime() - 2000).toISOString(),
       eventsApplied: 1200,
       deadLetters: 2,

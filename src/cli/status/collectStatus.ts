@@ -1,4 +1,5 @@
 import type { Db, Document } from 'mongodb';
+import { shownMode } from '../../lifecycle/status.js';
 import { LEASES_COLLECTION } from '../../leases/leaseManager.js';
 import { formatSeconds } from './renderStatus.js';
 
@@ -100,13 +101,19 @@ export function judgeHealth(m: ModuleStatus, opts: StatusOptions): ModuleStatus[
     return fail(`stuck: events waiting and no checkpoint for ${formatSeconds(idleMs / 1000)}`);
   }
   if (m.owner === null) return fail('no owner: no instance holds its lease');
-  if (m.mode !== 'live') return fail(m.mode);
+  if (m.mode !== 'live' && m.mode !== 'parked') return fail(m.mode);
   if (lagMs > opts.maxLagMs) {
     return fail(
       `lagging: ${formatSeconds(lagMs / 1000)} behind (limit ${formatSeconds(opts.maxLagMs / 1000)})`,
     );
   }
   return { ok: true, reason: null };
+}
+
+/** The checkpoint's mode as an operator sees it (shownMode: live with open dead letters). */
+function modeOf(mode: string | null, openDeadLetters: number): string {
+  if (mode === null) return 'unknown';
+  return mode === 'live' ? shownMode(mode, openDeadLetters) : mode;
 }
 
 export async function collectStatus(db: Db, opts: StatusOptions): Promise<StatusReport> {
@@ -135,7 +142,7 @@ export async function collectStatus(db: Db, opts: StatusOptions): Promise<Status
       owner: live ? asString(lease?.owner) : null,
       fence: asNumber(lease?.fence),
       leaseExpiresAt,
-      mode: cp ? (asString(cp.mode) ?? 'unknown') : null,
+      mode: cp ? modeOf(asString(cp.mode), deadLetters.get(module) ?? 0) : null,
       moduleVersion: asNumber(cp?.moduleVersion),
       lastEventAt,
       lagSeconds: newestEventAt && lastEventAt ? secondsBetween(newestEventAt, lastEventAt) : null,
