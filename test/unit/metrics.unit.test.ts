@@ -190,6 +190,21 @@ describe('createMetricsSampler', () => {
     expect(text).toContain('projectord_module_healthy{module="account-summary"} 1');
   });
 
+  it('shows a live module holding parked aggregates as mode parked, still healthy', async () => {
+    const metrics = createMetrics();
+    const sampler = createMetricsSampler({
+      metrics,
+      config: loadConfig({ env: {} }),
+      status: () => [moduleStatus('account-summary', { parkedKeys: 2 })],
+      now: () => NOW,
+    });
+    sampler.sampleModules();
+    const text = await metrics.render();
+    expect(text).toContain('projectord_module_info{module="account-summary",mode="parked"} 1');
+    expect(samples(text, 'projectord_module_info{')).toHaveLength(1);
+    expect(text).toContain('projectord_module_healthy{module="account-summary"} 1');
+  });
+
   it('removes the series of a module that left status() (lease lost)', async () => {
     const s = sampled(['account-summary', 'transfer-saga', 'compliance-review-saga']);
     s.sampler.sampleModules();
