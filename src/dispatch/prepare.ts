@@ -15,7 +15,9 @@ export function prepareEvent(raw: RawEventDocument, upcasters: UpcasterRegistry)
   const { event } = v;
   try {
     const up = upcasters.upcast(event.eventType, event.eventVersion, event.eventData);
-    if (up.data === event.eventData) return v;
+    // No upcaster ran when the version is unchanged (one that edits the data in place and
+    // returns the same object still moves the version).
+    if (up.version === event.eventVersion) return v;
     return { ok: true, event: { ...event, eventVersion: up.version, eventData: up.data } };
   } catch (e) {
     return { ok: false, field: 'eventData', message: `upcasting failed: ${toError(e).message}` };
