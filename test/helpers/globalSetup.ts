@@ -1,3 +1,4 @@
+import { MongoClient } from 'mongodb';
 import type { TestProject } from 'vitest/node';
 import { startMongo, type EmbeddedMongo } from '../../src/mongo/starter.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -11,9 +12,26 @@ let mongo: EmbeddedMongo | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const logger = createLogger({ level: 'warn', pretty: false });
   mongo = await startMongo(logger);
-  process.stdout.write(`\n[projectord tests] MongoDB backend: ${mongo.backend} (${mongo.uri})\n\n`);
+  const backend = mongo.backend === 'external' ? await externalKind(mongo.uri) : mongo.backend;
+  const shown = backend === mongo.backend ? backend : `external, ${backend}`;
+  process.stdout.write(`\n[projectord tests] MongoDB backend: ${shown} (${mongo.uri})\n\n`);
   project.provide('mongoUri', mongo.uri);
-  project.provide('mongoBackend', mongo.backend);
+  project.provide('mongoBackend', backend);
+}
+
+/**
+ * What a MONGODB_URI server is, for the tests that allow for the fallback's known defects: a
+ * real mongod always reports `gitVersion` in buildInfo; mongo-java-server (say, one started by
+ * `projectord mongo`) does not.
+ */
+async function externalKind(uri: string): Promise<string> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    const info = await client.db('admin').command({ buildInfo: 1 });
+    return typeof info.gitVersion === 'string' ? 'external' : 'mongo-java-server';
+  } finally {
+    await client.close();
+  }
 }
 
 export async function teardown(): Promise<void> {
