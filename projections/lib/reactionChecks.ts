@@ -41,7 +41,8 @@ export interface ReactionCheck {
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 const isoOf = (v: unknown): string => (v instanceof Date ? v.toISOString() : text(v));
 
-function idText(v: unknown): string {
+/** An event or document id as text (ObjectIds as hex). */
+export function idText(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'object' && v !== null && 'toHexString' in v) {
     const hex = (v as { toHexString(): unknown }).toHexString();
@@ -186,7 +187,11 @@ async function checkTransferSaga(db: Db, events: readonly StoredEvent[]): Promis
   };
 }
 
-async function checkCompliance(db: Db, events: readonly StoredEvent[]): Promise<ReactionCheck> {
+async function checkCompliance(
+  db: Db,
+  events: readonly StoredEvent[],
+  repeatedDetections: readonly string[],
+): Promise<ReactionCheck> {
   const money = new Set(
     events
       .filter((e) => (MONEY_EVENTS as readonly string[]).includes(e.eventType))
@@ -203,12 +208,7 @@ async function checkCompliance(db: Db, events: readonly StoredEvent[]): Promise<
   const findings = [
     ...(missing.length ? [`money events with no audit entry: ${listed(missing)}`] : []),
     ...(extra.length ? [`audit entries of no stored event: ${listed(extra)}`] : []),
-    ...repeated(
-      ofType(events, 'SuspiciousActivityDetected').map(
-        (e) => `${e.aggregateId}:${text(e.eventData.reasons)}:${isoOf(e.eventData.windowStart)}`,
-      ),
-      'SuspiciousActivityDetected',
-    ),
+    ...repeatedDetections,
   ];
   return {
     module: COMPLIANCE_MODULE,
@@ -243,7 +243,12 @@ export async function checkBankReactions(
   const events = await storedEvents(db);
   const compliance = repeatedComplianceEffects(events);
   const checks: Record<string, () => Promise<ReactionCheck>> = {
-    [COMPLIANCE_MODULE]: () => checkCompliance(db, events),
+    [COMPLIANCE_MODULE]: () =>
+      checkCompliance(
+        db,
+        events,
+        compliance.filter((f) => f.startsWith('SuspiciousActivityDetected')),
+      ),
     [TRANSFER_SAGA]: () => checkTransferSaga(db, events),
     [COMPLIANCE_REVIEW_SAGA]: () =>
       checkSaga(

@@ -63,15 +63,18 @@ export interface BankDaemon {
   running: RunningDaemon;
   /** Set when the daemon stopped on an error (a test asserts there is none). */
   failure(): Error | undefined;
+  /** Throws the error the daemon stopped on, if it did (for waitFor checks). */
+  assertAlive(): void;
   stop(): Promise<void>;
 }
 
 /**
  * Starts bank daemons for one test file; each is stopped after the test that started it.
- * `start` resolves once every module is live (caught up with event_store, following the stream).
+ * `start` resolves once the expected modules are live (caught up with event_store, following the
+ * stream): every bank module, or the `modules` given, for a config that enables only those.
  */
 export function useBankDaemons(): {
-  start(config: Config, clock?: TestClock): Promise<BankDaemon>;
+  start(config: Config, clock?: TestClock, modules?: readonly string[]): Promise<BankDaemon>;
 } {
   const live = new Set<BankDaemon>();
   const stopAll = async (): Promise<void> => {
@@ -82,23 +85,30 @@ export function useBankDaemons(): {
   afterEach(stopAll);
   afterAll(stopAll);
   return {
-    async start(config, clock = testClock()) {
+    async start(config, clock = testClock(), modules = BANK_MODULES) {
       const running = await runDaemon({ config, logger: silentLogger(), now: clock.now });
       let failed: Error | undefined;
       running.finished.catch((e: unknown) => (failed = toError(e)));
       const daemon: BankDaemon = {
         running,
         failure: () => failed,
+        assertAlive: () => {
+          if (failed) throw failed;
+        },
         stop: () => running.stop(),
       };
       live.add(daemon);
+      const want = [...modules].sort();
       await waitFor(
         () => {
-          if (failed) throw failed;
+          daemon.assertAlive();
           const status = running.daemon.status();
-          return status.length === BANK_MODULES.length && status.every((s) => s.mode === 'live');
+          const names = status.map((s) => s.module).sort();
+          return (
+            JSON.stringify(names) === JSON.stringify(want) && status.every((s) => s.mode === 'live')
+          );
         },
-        { timeoutMs: 30_000, what: 'every bank module to be live' },
+        { timeoutMs: 30_000, what: `modules ${want.join(', ')} to be live` },
       );
       return daemon;
     },

@@ -1,4 +1,5 @@
 import type { Db, Document } from 'mongodb';
+import { idText } from '../../projections/lib/reactionChecks.js';
 import { EVENT_STORE } from '../../src/events/eventStore.js';
 import {
   EVENT_COUNTER_TOTALS,
@@ -35,15 +36,6 @@ export interface CounterDifference {
 
 const HANDLED: readonly string[] = EVENT_COUNTER_TYPES;
 
-function idOf(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object' && v !== null && 'toHexString' in v) {
-    const hex = (v as { toHexString(): unknown }).toHexString();
-    if (typeof hex === 'string') return hex;
-  }
-  return JSON.stringify(v);
-}
-
 export async function expectedEventCounter(db: Db): Promise<ExpectedCounter> {
   // No filter beyond the projection: on the fallback server any filter scans anyway.
   const docs = await db
@@ -69,11 +61,11 @@ export async function expectedEventCounter(db: Db): Promise<ExpectedCounter> {
     for (const e of events) {
       const data = (e.eventData ?? {}) as Record<string, unknown>;
       if (isPoison(String(e.eventType), data)) {
-        out.parked.set(aggregateId, idOf(e.eventId));
+        out.parked.set(aggregateId, idText(e.eventId));
         break;
       }
       count += 1;
-      lastEventId = idOf(e.eventId);
+      lastEventId = idText(e.eventId);
     }
     if (count > 0) out.aggregates.set(aggregateId, { count, lastEventId });
     out.total += count;

@@ -2,9 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Document } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eventStore } from '../../src/events/eventStore.js';
-import { bankConfig } from '../helpers/bankDaemon.js';
+import { bankConfig, useBankDaemons } from '../helpers/bankDaemon.js';
 import { useTestDb, waitFor } from '../helpers/mongo.js';
-import { useProjectionDaemons } from '../helpers/projectionDaemon.js';
 
 /**
  * The four bank projections through the real daemon (runDaemon, MongoDB over the wire), checked
@@ -495,7 +494,7 @@ const BOOKKEEPING: Record<string, readonly string[]> = {
 
 describe('bank read models, document by document', () => {
   let ctx: Awaited<ReturnType<typeof useTestDb>>;
-  const daemons = useProjectionDaemons();
+  const daemons = useBankDaemons();
   beforeAll(async () => {
     ctx = await useTestDb('bank_models');
   });
@@ -535,7 +534,7 @@ describe('bank read models, document by document', () => {
       modules: { enabled: [...PROJECTIONS] },
       bank: { snapshotEveryEvents: SNAPSHOT_EVERY },
     });
-    const daemon = await daemons.start(config, PROJECTIONS);
+    const daemon = await daemons.start(config, undefined, PROJECTIONS);
     for (const e of DAY_TWO) await eventStore(ctx.db).insertOne(toStored(e));
 
     // Wait for the last event of each account in every model, then compare everything.

@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_SUMMARY_VIEW } from '../../projections/account-summary.js';
 import { createSimulator } from '../../src/simulate/simulator.js';
-import { bankConfig } from '../helpers/bankDaemon.js';
+import { bankConfig, useBankDaemons } from '../helpers/bankDaemon.js';
 import { bankWriter } from '../helpers/bankEvents.js';
 import { operatorArgs, runCli } from '../helpers/cli.js';
 import { mongoBackend, useTestDb, waitFor } from '../helpers/mongo.js';
-import { useProjectionDaemons } from '../helpers/projectionDaemon.js';
 
 /**
  * The operator's repair of a bank read model (issue: "rebuild repairs it while readers keep
@@ -24,7 +23,7 @@ const LEASES = { ttlMs: 3000, heartbeatMs: 500 };
 
 describe('verify and rebuild repair a bank read model while a daemon runs', () => {
   let ctx: Awaited<ReturnType<typeof useTestDb>>;
-  const daemons = useProjectionDaemons();
+  const daemons = useBankDaemons();
   const dir = mkdtempSync(join(tmpdir(), 'projectord-verify-repair-'));
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ leases: LEASES }));
@@ -51,6 +50,7 @@ describe('verify and rebuild repair a bank read model while a daemon runs', () =
         leases: LEASES,
         instanceId: 'daemon-a',
       }),
+      undefined,
       [MODULE],
     );
     await createSimulator({ db: ctx.db, seed: 17, accounts: 8 }).run({ count: 200 });
