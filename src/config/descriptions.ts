@@ -48,6 +48,8 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'leases.ttlMs':
     'Lease time: another instance takes over a module within this long after its owner died.',
   'leases.heartbeatMs': 'How often an instance renews its leases and tries to take free ones.',
+  'deadlines.retentionMs':
+    'How long a fired or cancelled saga deadline stays in `saga_deadlines` (a TTL index deletes it after). While kept, a repeated schedule of the same id is a no-op; keep it well above every saga timeout (at least 1 hour).',
   'health.maxLagMs':
     'A module lagging more than this while work waits is not ready (`/readyz`, `status`).',
   'health.stuckAfterMs':

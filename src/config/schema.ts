@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../observability/logger.js';
+import { DEFAULT_DEADLINE_RETENTION_MS } from '../reactions/deadlines.js';
 import { bankSchema } from './bankSchema.js';
 
 /**
@@ -114,6 +115,13 @@ export const configSchema = z
       .object({
         ttlMs: ms(15_000, 1000),
         heartbeatMs: ms(5_000, 100),
+      })
+      .strict()
+      .prefault({}),
+    deadlines: z
+      .object({
+        /** How long fired and cancelled saga deadlines are kept before MongoDB deletes them. */
+        retentionMs: ms(DEFAULT_DEADLINE_RETENTION_MS, 60 * 60 * 1000),
       })
       .strict()
       .prefault({}),

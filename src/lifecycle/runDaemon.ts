@@ -188,7 +188,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     const registry = createUpcasterRegistry(upcasters);
     const fetcher = createEventFetcher(db, registry);
     const appender = createEventAppender({ db, now });
-    const deadlineStore = createDeadlineStore(db, now);
+    const deadlineStore = createDeadlineStore(db, now, config.deadlines.retentionMs);
     await retrying('creating saga_deadlines indexes', () => deadlineStore.ensureIndexes());
 
     // A lease call left unanswered fails (the keeper retries; the lease's own expiry fences).

@@ -32,7 +32,17 @@ export interface StoredDeadline extends Deadline {
   updatedAt: Date;
   firedAt?: Date;
   lastError?: string;
+  /**
+   * Set when the deadline is fired or cancelled: MongoDB's TTL monitor deletes the document
+   * after it. Until then a repeated schedule of the same id stays a no-op (fired) or revives
+   * it (cancelled); after it, a repeat would fire again, which the handlers' idempotency makes
+   * harmless — so the retention only needs to outlast any saga that could repeat a step.
+   */
+  expireAt?: Date;
 }
+
+/** How long fired and cancelled deadlines are kept by default: 30 days. */
+export const DEFAULT_DEADLINE_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 export interface DeadlineStore {
   ensureIndexes(): Promise<void>;
@@ -84,12 +94,19 @@ function claimFilter(d: StoredDeadline): Document {
   return { _id: d._id, status: 'firing', owner: d.owner, claimedAt: d.claimedAt };
 }
 
-export function createDeadlineStore(db: Db, now: () => Date = () => new Date()): DeadlineStore {
+export function createDeadlineStore(
+  db: Db,
+  now: () => Date = () => new Date(),
+  retentionMs: number = DEFAULT_DEADLINE_RETENTION_MS,
+): DeadlineStore {
   const coll: Collection<StoredDeadline> = db.collection<StoredDeadline>(SAGA_DEADLINES);
+  const expiry = (at: Date) => new Date(at.getTime() + retentionMs);
   return {
     async ensureIndexes() {
       await coll.createIndex({ status: 1, dueAt: 1 }, { name: 'status_due' });
       await coll.createIndex({ module: 1, status: 1 }, { name: 'module_status' });
+      // Without it saga_deadlines grows by every deadline ever scheduled.
+      await coll.createIndex({ expireAt: 1 }, { name: 'expire', expireAfterSeconds: 0 });
     },
 
     async schedule(module, deadline) {
@@ -106,6 +123,8 @@ export function createDeadlineStore(db: Db, now: () => Date = () => new Date()):
               status: 'pending',
               updatedAt: now(),
             },
+            // A cancelled deadline revived: pending ones never expire.
+            $unset: { expireAt: '' },
             $setOnInsert: { module, id: d.id, attempts: 0 },
           },
           { upsert: true },
@@ -119,7 +138,7 @@ export function createDeadlineStore(db: Db, now: () => Date = () => new Date()):
     async cancel(module, id) {
       await coll.updateOne(
         { _id: deadlineDocId(module, id), status: 'pending' },
-        { $set: { status: 'cancelled', updatedAt: now() } },
+        { $set: { status: 'cancelled', updatedAt: now(), expireAt: expiry(now()) } },
       );
     },
 
@@ -149,7 +168,7 @@ export function createDeadlineStore(db: Db, now: () => Date = () => new Date()):
     async markFired(d) {
       const at = now();
       const res = await coll.updateOne(claimFilter(d), {
-        $set: { status: 'fired', firedAt: at, updatedAt: at },
+        $set: { status: 'fired', firedAt: at, updatedAt: at, expireAt: expiry(at) },
       });
       return res.matchedCount === 1;
     },

@@ -8,6 +8,7 @@ import type { Deadline } from '../../src/modules/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import {
   createDeadlineStore,
+  DEFAULT_DEADLINE_RETENTION_MS,
   SAGA_DEADLINES,
   type StoredDeadline,
 } from '../../src/reactions/deadlines.js';
@@ -83,6 +84,33 @@ describe('durable deadlines (saga_deadlines)', () => {
     expect((await doc('m-store', 'd1'))?.status).toBe('cancelled');
     await store.schedule('m-store', deadline('d1', 3 * MIN));
     expect((await doc('m-store', 'd1'))?.status).toBe('pending');
+  });
+
+  it('lets fired and cancelled deadlines expire after the retention, never pending ones', async () => {
+    const { c, store, scheduler } = setup('m-expire');
+    await store.ensureIndexes();
+    const ttl = (await db.collection(SAGA_DEADLINES).indexes()).find((i) => i.name === 'expire');
+    expect(ttl).toMatchObject({ key: { expireAt: 1 }, expireAfterSeconds: 0 });
+    await store.schedule('m-expire', deadline('c1', MIN));
+    expect(await doc('m-expire', 'c1')).not.toHaveProperty('expireAt');
+    await store.cancel('m-expire', 'c1');
+    expect((await doc('m-expire', 'c1'))?.expireAt).toEqual(
+      new Date(T0 + DEFAULT_DEADLINE_RETENTION_MS),
+    );
+    await store.schedule('m-expire', deadline('c1', 2 * MIN)); // revived: pending again
+    expect(await doc('m-expire', 'c1')).not.toHaveProperty('expireAt');
+    c.advance(2 * MIN);
+    await scheduler('a').pollOnce();
+    expect(await doc('m-expire', 'c1')).toMatchObject({
+      status: 'fired',
+      expireAt: new Date(c.now().getTime() + DEFAULT_DEADLINE_RETENTION_MS),
+    });
+    const hours = createDeadlineStore(db, c.now, 2 * 60 * MIN);
+    await hours.schedule('m-expire', deadline('c2', 10 * MIN));
+    await hours.cancel('m-expire', 'c2');
+    expect((await doc('m-expire', 'c2'))?.expireAt).toEqual(
+      new Date(c.now().getTime() + 120 * MIN),
+    );
   });
 
   it('stores payload values as data, never as operators', async () => {

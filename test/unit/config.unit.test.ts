@@ -97,6 +97,17 @@ describe('configuration', () => {
     }
   });
 
+  it('keeps fired saga deadlines 30 days (deadlines.retentionMs): default, env, bad values', () => {
+    expect(loadConfig({ env: {} }).deadlines.retentionMs).toBe(30 * 24 * 60 * 60 * 1000);
+    const c = loadConfig({ env: { PROJECTORD_DEADLINES_RETENTION_MS: '7200000' } });
+    expect(c.deadlines.retentionMs).toBe(7_200_000);
+    for (const bad of ['60000', '-1', 'forever']) {
+      const err = failure(() => loadConfig({ env: { PROJECTORD_DEADLINES_RETENTION_MS: bad } }));
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toContain('"deadlines.retentionMs"');
+    }
+  });
+
   it('rejects a malformed URI without echoing its password', () => {
     const err = failure(() =>
       loadConfig({ env: { PROJECTORD_MONGO_URI: 'http://user:hunter2@host' } }),
