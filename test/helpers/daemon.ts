@@ -32,8 +32,11 @@ export interface Daemon {
   start(): Promise<void>;
   readonly running: boolean;
   readonly starts: number;
-  /** Sends a signal to the running process (no-op when it is not running). */
-  kill(signal: 'SIGKILL' | 'SIGTERM' | 'SIGINT'): void;
+  /**
+   * Sends a signal to the running process (no-op when it is not running). A SIGSTOPped process
+   * still counts as running; SIGKILL (dispose) ends it all the same.
+   */
+  kill(signal: 'SIGKILL' | 'SIGTERM' | 'SIGINT' | 'SIGSTOP' | 'SIGCONT'): void;
   /** Resolves when the process has exited; throws (with its output) after `timeoutMs`. */
   waitForExit(timeoutMs?: number): Promise<DaemonExit>;
   /** Throws, with the captured output, if the process is not running. For waitFor checks. */
