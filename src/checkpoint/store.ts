@@ -1,5 +1,6 @@
 import type { Db, Document } from 'mongodb';
-import { comparePositions, positionFromStored, type Position } from './position.js';
+import { isDuplicateKeyError } from '../lib/errors.js';
+import { positionFromStored, type Position } from './position.js';
 
 /**
  * projector_checkpoints: one document per module (DESIGN.md "Daemon collections").
@@ -66,27 +67,39 @@ export function createCheckpointStore(db: Db, now: () => Date = () => new Date()
       return doc ? fromDoc(doc) : undefined;
     },
     async save(module, u) {
-      const current = await coll.findOne({ _id: module as never });
-      const stored = current ? positionFromStored(current) : undefined;
-      if (stored && comparePositions(u.position, stored) < 0)
-        return { ok: false, reason: 'behind' };
-      await coll.updateOne(
-        { _id: module as never },
-        {
-          $set: {
-            module,
-            moduleVersion: u.moduleVersion,
-            token: u.position.token,
-            clusterTime: u.position.clusterTime,
-            mode: u.mode,
-            lastEventAt: u.lastEventAt ?? current?.lastEventAt ?? null,
-            updatedAt: now(),
-            instanceId: u.instanceId,
+      // One conditional write, so two savers (an old owner resumed after a pause, the new one)
+      // can never interleave a read and a write and move the position backwards. A document
+      // holding a newer position does not match; the upsert then collides on _id: behind.
+      const notNewer = {
+        _id: module as never,
+        $or: [
+          { clusterTime: { $exists: false } },
+          { clusterTime: { $lte: u.position.clusterTime } },
+        ],
+      };
+      try {
+        await coll.updateOne(
+          notNewer,
+          {
+            $set: {
+              module,
+              moduleVersion: u.moduleVersion,
+              token: u.position.token,
+              clusterTime: u.position.clusterTime,
+              mode: u.mode,
+              // Kept as stored when this save has no newer event time.
+              ...(u.lastEventAt ? { lastEventAt: u.lastEventAt } : {}),
+              updatedAt: now(),
+              instanceId: u.instanceId,
+            },
+            $inc: { eventsApplied: u.appliedDelta },
           },
-          $inc: { eventsApplied: u.appliedDelta },
-        },
-        { upsert: true },
-      );
+          { upsert: true },
+        );
+      } catch (e) {
+        if (isDuplicateKeyError(e)) return { ok: false, reason: 'behind' };
+        throw e;
+      }
       return { ok: true };
     },
     async setMode(module, mode, moduleVersion, instanceId) {
