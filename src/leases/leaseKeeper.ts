@@ -15,6 +15,9 @@ import type { Lease, LeaseManager } from './leaseManager.js';
  *  - onLost(module) runs when a renew finds the lease taken over, or when heartbeats kept
  *    failing until the lease expired locally: the engine must stop the lane without flushing.
  *  - A failed heartbeat alone is not a loss: the lease stays until it is no longer valid.
+ *  - drain() stops acquiring while the owned leases are still renewed: call it when a stop
+ *    begins, so an instance that is draining never takes a module it would hand back moments
+ *    later (another instance's release would otherwise land on it).
  *  - stop() ends the loop, waits for a running tick and releases every owned lease without
  *    calling onLost; call it after the engine has drained and saved its checkpoints.
  * Ticks never overlap and never reject.
@@ -34,6 +37,8 @@ export interface LeaseKeeper {
   /** One round of renew + acquire (the loop's step; exposed for start-up and tests). */
   tick(): Promise<void>;
   owned(): ReadonlyMap<string, Lease>;
+  /** From now on only renews what it owns (idempotent). */
+  drain(): void;
   /** Idempotent; returns the same promise to every caller. */
   stop(): Promise<void>;
 }
@@ -46,6 +51,7 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions): LeaseKeeper {
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
+  let acquiring = true;
 
   async function callback(what: string, module: string, run: () => void | Promise<void>) {
     try {
@@ -92,7 +98,7 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions): LeaseKeeper {
   async function round(): Promise<void> {
     for (const [module, lease] of [...owned]) await keep(module, lease);
     for (const module of opts.modules) {
-      if (state === 'stopped') return;
+      if (state === 'stopped' || !acquiring) return;
       if (!owned.has(module)) await tryAcquire(module);
     }
   }
@@ -121,6 +127,9 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions): LeaseKeeper {
     },
     tick,
     owned: () => owned,
+    drain() {
+      acquiring = false;
+    },
     stop() {
       stopping ??= (async () => {
         state = 'stopped';

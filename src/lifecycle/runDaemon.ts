@@ -253,6 +253,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       },
     });
     current.daemon = daemon;
+    stopController.signal.addEventListener('abort', () => keeper.drain(), { once: true });
     await keeper.tick();
     keeper.start();
     releasers.push({ what: 'leases', run: () => keeper.stop() });

@@ -101,4 +101,28 @@ describe('lease keeper', () => {
     await k.tick();
     expect(s.calls).toHaveLength(4);
   });
+
+  it('while draining renews what it owns and acquires nothing more', async () => {
+    const s = scripted();
+    const acquired: string[] = [];
+    const k = createLeaseKeeper({
+      manager: s.manager,
+      modules: ['a', 'b'],
+      heartbeatMs: 1000,
+      onAcquired: (module) => void acquired.push(module),
+      onLost: () => undefined,
+      logger: silentLogger(),
+    });
+    // Only `a` is free at first: `b`'s acquire finds it held by another instance.
+    const acquire = s.manager.acquire;
+    s.manager.acquire = (module) => (module === 'b' ? Promise.resolve(null) : acquire(module));
+    await k.tick();
+    s.manager.acquire = acquire; // `b` is released by its owner…
+    k.drain(); // …while this instance is stopping
+    await k.tick();
+    expect(acquired).toEqual(['a']);
+    expect(s.calls).toEqual(['acquire a', 'renew a']);
+    await k.stop();
+    expect(s.calls.at(-1)).toBe('release a');
+  });
 });
