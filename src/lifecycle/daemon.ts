@@ -184,15 +184,24 @@ export function createDaemon(o: DaemonOptions): Daemon {
       wake = undefined;
       return abort.signal.aborted ? 'stopped' : 'again';
     }
-    const plan = await prepareModules({
-      db,
-      config,
-      checkpoints,
-      modules,
-      upcasters,
-      logger,
-      signal,
-    });
+    let plan: Awaited<ReturnType<typeof prepareModules>>;
+    try {
+      plan = await prepareModules({
+        db,
+        config,
+        checkpoints,
+        modules,
+        upcasters,
+        logger,
+        signal,
+        ...(hooks.canWrite ? { canWrite: hooks.canWrite } : {}),
+      });
+    } catch (e) {
+      // A version-bump rebuild whose lease was lost swapped nothing: hand over, plan again.
+      if (!(e instanceof LeaseLostError)) throw e;
+      logger.warn({ err: e }, 'lease lost during a rebuild: handing the module over');
+      return abort.signal.aborted ? 'stopped' : 'again';
+    }
     pipelines = [];
     for (const { module, position } of plan) {
       pipelines.push(

@@ -12,7 +12,8 @@ import { rebuildModule } from '../replay/rebuild.js';
  * A projection whose `version` differs from the stored one is rebuilt (shadow collections,
  * then a swap: the old read model stays readable until then) and continues from the rebuild's
  * position. A reaction keeps its position: reactions are never re-run (invariant 9).
- * A rebuild that fails stops the daemon with the handler's error; the old model stays.
+ * A rebuild that fails stops the daemon with the handler's error; the old model stays. One whose
+ * lease was lost meanwhile rejects with LeaseLostError and swaps nothing: the daemon plans anew.
  */
 export async function prepareModules(o: {
   db: Db;
@@ -22,6 +23,8 @@ export async function prepareModules(o: {
   upcasters: UpcasterRegistry;
   logger: Logger;
   signal: AbortSignal;
+  /** Lease fencing: false once this process no longer holds the module's lease. */
+  canWrite?: (module: string) => boolean;
 }): Promise<{ module: ModuleDefinition; position: Position | undefined }[]> {
   const plan: { module: ModuleDefinition; position: Position | undefined }[] = [];
   for (const module of o.modules) {
@@ -49,6 +52,7 @@ export async function prepareModules(o: {
         config: o.config,
         logger: o.logger,
         signal: o.signal,
+        ...(o.canWrite ? { stillOwned: () => o.canWrite!(module.name) } : {}),
       });
       position = rebuilt.position;
     }

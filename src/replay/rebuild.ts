@@ -7,6 +7,7 @@ import {
   type StoredCheckpoint,
 } from '../checkpoint/store.js';
 import { ProjectordError, toError } from '../lib/errors.js';
+import { LeaseLostError } from '../writer/batchWriter.js';
 import type { HeldLease } from '../leases/handover.js';
 import { currentClusterTime } from '../source/clusterTime.js';
 import { dropAll, prepareTargets, swapIn } from './collections.js';
@@ -34,7 +35,9 @@ import type { RecomputeOptions } from './temporaries.js';
  * Until step 5 nothing live is touched: the first handler error, a refused handover (an owner
  * that keeps renewing) or a stop signal drops the shadows, puts the checkpoint's mode back and
  * rejects. Without `exclusive` (the daemon's own rebuild on a version bump, which runs under the
- * daemon's lease already) nothing else may write the module's collections meanwhile.
+ * daemon's lease already) nothing else may write the module's collections meanwhile; its
+ * `stillOwned` is asked just before the swap, and a lease lost during the passes (a partition,
+ * a long pause: another instance may be rebuilding too) drops the shadows instead of swapping.
  */
 export interface RebuildOptions extends RecomputeOptions {
   now?(): Date;
@@ -48,6 +51,8 @@ export interface RebuildOptions extends RecomputeOptions {
    * daemon's writes used to be lost by the swap.
    */
   afterCatchUp?: () => Promise<void>;
+  /** Without `exclusive`: whether this process still holds the module's lease (step 5). */
+  stillOwned?: () => boolean;
 }
 
 export interface RebuildResult {
@@ -102,8 +107,10 @@ export async function rebuildModule(o: RebuildOptions): Promise<RebuildResult> {
     const secondBegan = now();
     const second = await projectInto({ ...common, filter: storedSince(since) });
     await o.afterCatchUp?.();
-    if (!o.exclusive) runs = { first, second };
-    else {
+    if (!o.exclusive) {
+      if (o.stillOwned && !o.stillOwned()) throw new LeaseLostError(module.name);
+      runs = { first, second };
+    } else {
       held = await o.exclusive();
       startedAt = await currentClusterTime(db);
       const third = await projectInto({ ...common, filter: storedSince(secondBegan) });

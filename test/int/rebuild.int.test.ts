@@ -5,10 +5,11 @@ import { CHECKPOINTS } from '../../src/checkpoint/store.js';
 import { createUpcasterRegistry } from '../../src/dispatch/upcast.js';
 import { eventStore } from '../../src/events/eventStore.js';
 import type { Daemon } from '../../src/lifecycle/daemon.js';
-import { EVENT_COUNTER_VIEW } from '../../src/modules/testing/eventCounter.js';
+import eventCounter, { EVENT_COUNTER_VIEW } from '../../src/modules/testing/eventCounter.js';
 import { defineProjection } from '../../src/modules/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { rebuildModule } from '../../src/replay/rebuild.js';
+import { LeaseLostError } from '../../src/writer/batchWriter.js';
 import { operatorArgs, runCli, useCounterAndSagaConfig } from '../helpers/cli.js';
 import {
   counterConverged,
@@ -171,6 +172,33 @@ describe('projectord rebuild', () => {
     expect(await view().countDocuments()).toBe(documents);
     const after = await checkpoint();
     for (const field of ['mode', 'moduleVersion', 'token', 'clusterTime', 'eventsApplied']) {
+      expect(after?.[field]).toEqual(before?.[field]);
+    }
+    expect(await shadows()).toEqual([]);
+  });
+
+  it('swaps nothing when the daemon lost the lease during its own rebuild (version bump)', async () => {
+    await eventStore(ctx.db).deleteMany({ aggregateId: 'poisoned' }); // the test before left it
+    await view().updateOne({ _id: 'agg-3' }, { $set: { count: 555 } });
+    const before = await checkpoint();
+    let asked = 0;
+    const rebuilding = rebuildModule({
+      db: ctx.db,
+      module: eventCounter,
+      upcasters: createUpcasterRegistry([]),
+      config: engineTestConfig,
+      logger: silentLogger(),
+      signal: new AbortController().signal,
+      stillOwned: () => {
+        asked++;
+        return false;
+      },
+    });
+    await expect(rebuilding).rejects.toBeInstanceOf(LeaseLostError);
+    expect(asked).toBe(1);
+    expect(await view().findOne({ _id: 'agg-3' })).toMatchObject({ count: 555 });
+    const after = await checkpoint();
+    for (const field of ['mode', 'moduleVersion', 'token', 'clusterTime']) {
       expect(after?.[field]).toEqual(before?.[field]);
     }
     expect(await shadows()).toEqual([]);
