@@ -1,3 +1,4 @@
+import { BSON } from 'mongodb';
 import { showValue } from './diff.js';
 import type { ModuleVerdict } from './verify.js';
 
@@ -39,4 +40,25 @@ export function formatSummary(v: ModuleVerdict): string {
   const shown = v.collections.reduce((n, c) => n + c.shown.length, 0);
   const more = shown === 0 ? '' : `; first ${plural(shown, 'difference')} above`;
   return `${v.module}: DIFFERS — ${plural(differing, 'document')} (${where}) of ${checked}${more}`;
+}
+
+/**
+ * `verify --json`: every module's verdict in one document for scripts. Values are Extended JSON
+ * (relaxed), so an ObjectId or a Date in a difference keeps its type.
+ */
+export function verifyReportJson(
+  db: string,
+  verdicts: readonly ModuleVerdict[],
+  grown: number,
+): string {
+  const modules = verdicts.map((v) =>
+    v.status === 'failed'
+      ? { module: v.module, status: v.status, error: v.error.message }
+      : { module: v.module, status: v.status, run: v.run, collections: v.collections },
+  );
+  const ok = verdicts.every((v) => v.status === 'match');
+  return BSON.EJSON.stringify(
+    { db, ok, eventsAppendedMeanwhile: grown, modules },
+    { relaxed: true },
+  );
 }

@@ -84,6 +84,42 @@ describe('projectord verify', () => {
     expect((await cli('verify', 'event-counter')).code).toBe(0);
   });
 
+  it('prints one JSON report with --json, exit 0 on a match and 1 with the differences', async () => {
+    const clean = await cli('verify', 'event-counter', '--json');
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.out)).toMatchObject({
+      db: ctx.dbName,
+      ok: true,
+      modules: [{ module: 'event-counter', status: 'match', run: { handled: expect.any(Number) } }],
+    });
+    const view = ctx.db.collection<{ _id: string; count?: number }>(EVENT_COUNTER_VIEW);
+    const saved = await view.findOne({ _id: 'agg-4' });
+    await view.updateOne({ _id: 'agg-4' }, { $set: { count: 42 } });
+    try {
+      const r = await cli('verify', 'event-counter', '--json');
+      expect(r.code).toBe(1);
+      const report = JSON.parse(r.out) as {
+        ok: boolean;
+        modules: { status: string; collections: { differing: number; shown: unknown[] }[] }[];
+      };
+      expect(report.ok).toBe(false);
+      expect(report.modules[0]?.status).toBe('differ');
+      const shown = report.modules[0]?.collections.flatMap((c) => c.shown);
+      expect(shown).toEqual([
+        {
+          collection: EVENT_COUNTER_VIEW,
+          id: 'agg-4',
+          field: 'count',
+          stored: 42,
+          expected: saved?.count,
+        },
+      ]);
+      expect(r.err).toContain('1 of 1 modules do not match event_store');
+    } finally {
+      await view.replaceOne({ _id: 'agg-4' }, saved!);
+    }
+  });
+
   it('ignores the engine’s applied markers of shared counters', async () => {
     const totals = ctx.db.collection<{ _id: string }>(EVENT_COUNTER_TOTALS);
     await totals.updateOne({ _id: 'all' }, { $set: { 'applied.stray-marker': 3 } });

@@ -4,7 +4,7 @@ import { ProjectordError } from '../../lib/errors.js';
 import { loadConfiguredModules, withStoppableDatabase } from '../../replay/operatorDb.js';
 import { selectProjections } from '../../replay/select.js';
 import { verifyModule, type ModuleVerdict } from '../../replay/verify.js';
-import { formatDifferences, formatSummary } from '../../replay/verifyReport.js';
+import { formatDifferences, formatSummary, verifyReportJson } from '../../replay/verifyReport.js';
 import { commandContext } from '../context.js';
 import { parseInteger } from '../parse.js';
 
@@ -30,45 +30,52 @@ export function registerVerify(program: Command): void {
         parseInteger(v, '--limit', 0, 100_000),
       ),
     )
-    .action(async (name: string | undefined, opts: { limit?: number }, cmd: Command) => {
-      const { config, logger } = commandContext(cmd);
-      const { modules, upcasters } = await loadConfiguredModules(config);
-      const selected = selectProjections(modules, name, 'verify');
-      const out = (line: string) => process.stdout.write(`${line}\n`);
-      await withStoppableDatabase(config, 'verify', async (db, signal) => {
-        const before = await eventStore(db).estimatedDocumentCount();
-        const verdicts: ModuleVerdict[] = [];
-        for (const module of selected) {
-          const verdict = await verifyModule({
-            db,
-            module,
-            upcasters,
-            config,
-            logger,
-            signal,
-            limit: opts.limit ?? 10,
-          });
-          formatDifferences(verdict).forEach(out);
-          out(formatSummary(verdict));
-          verdicts.push(verdict);
-        }
-        const grown = (await eventStore(db).estimatedDocumentCount()) - before;
-        if (grown > 0) {
-          out(
-            `note: ${grown} events were appended while verify ran; differences in documents ` +
-              'of those aggregates may be the daemon catching up. Verify again when the store is quiet.',
-          );
-        }
-        const bad = verdicts.filter((v) => v.status !== 'match').map((v) => v.module);
-        if (bad.length > 0) {
-          throw new ProjectordError(
-            'VERIFY_DIFFERENCES',
-            `${bad.length} of ${verdicts.length} modules do not match event_store: ` +
-              `${bad.join(', ')}. Repair a module with projectord rebuild <module>, or some ` +
-              'aggregates of it with projectord replay.',
-            { exitCode: 1 },
-          );
-        }
-      });
-    });
+    .option('--json', 'print one JSON report (Extended JSON values) instead of lines')
+    .action(
+      async (name: string | undefined, opts: { limit?: number; json?: boolean }, cmd: Command) => {
+        const { config, logger } = commandContext(cmd);
+        const { modules, upcasters } = await loadConfiguredModules(config);
+        const selected = selectProjections(modules, name, 'verify');
+        const out = opts.json
+          ? () => undefined
+          : (line: string) => process.stdout.write(`${line}\n`);
+        await withStoppableDatabase(config, 'verify', async (db, signal) => {
+          const before = await eventStore(db).estimatedDocumentCount();
+          const verdicts: ModuleVerdict[] = [];
+          for (const module of selected) {
+            const verdict = await verifyModule({
+              db,
+              module,
+              upcasters,
+              config,
+              logger,
+              signal,
+              limit: opts.limit ?? 10,
+            });
+            formatDifferences(verdict).forEach(out);
+            out(formatSummary(verdict));
+            verdicts.push(verdict);
+          }
+          const grown = (await eventStore(db).estimatedDocumentCount()) - before;
+          if (opts.json)
+            process.stdout.write(`${verifyReportJson(db.databaseName, verdicts, grown)}\n`);
+          if (grown > 0) {
+            out(
+              `note: ${grown} events were appended while verify ran; differences in documents ` +
+                'of those aggregates may be the daemon catching up. Verify again when the store is quiet.',
+            );
+          }
+          const bad = verdicts.filter((v) => v.status !== 'match').map((v) => v.module);
+          if (bad.length > 0) {
+            throw new ProjectordError(
+              'VERIFY_DIFFERENCES',
+              `${bad.length} of ${verdicts.length} modules do not match event_store: ` +
+                `${bad.join(', ')}. Repair a module with projectord rebuild <module>, or some ` +
+                'aggregates of it with projectord replay.',
+              { exitCode: 1 },
+            );
+          }
+        });
+      },
+    );
 }
