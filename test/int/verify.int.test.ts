@@ -87,24 +87,28 @@ describe('projectord verify', () => {
   it('prints one JSON report with --json, exit 0 on a match and 1 with the differences', async () => {
     const clean = await cli('verify', 'event-counter', '--json');
     expect(clean.code).toBe(0);
-    expect(JSON.parse(clean.out)).toMatchObject({
+    const report = JSON.parse(clean.out) as {
+      modules: { run: { handled: number } }[];
+    };
+    expect(report).toMatchObject({
       db: ctx.dbName,
       ok: true,
-      modules: [{ module: 'event-counter', status: 'match', run: { handled: expect.any(Number) } }],
+      modules: [{ module: 'event-counter', status: 'match' }],
     });
+    expect(report.modules[0]?.run.handled).toBeGreaterThan(0);
     const view = ctx.db.collection<{ _id: string; count?: number }>(EVENT_COUNTER_VIEW);
     const saved = await view.findOne({ _id: 'agg-4' });
     await view.updateOne({ _id: 'agg-4' }, { $set: { count: 42 } });
     try {
       const r = await cli('verify', 'event-counter', '--json');
       expect(r.code).toBe(1);
-      const report = JSON.parse(r.out) as {
+      const differing = JSON.parse(r.out) as {
         ok: boolean;
         modules: { status: string; collections: { differing: number; shown: unknown[] }[] }[];
       };
-      expect(report.ok).toBe(false);
-      expect(report.modules[0]?.status).toBe('differ');
-      const shown = report.modules[0]?.collections.flatMap((c) => c.shown);
+      expect(differing.ok).toBe(false);
+      expect(differing.modules[0]?.status).toBe('differ');
+      const shown = differing.modules[0]?.collections.flatMap((c) => c.shown);
       expect(shown).toEqual([
         {
           collection: EVENT_COUNTER_VIEW,
