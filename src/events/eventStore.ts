@@ -87,6 +87,24 @@ export function storedEventDocument(input: AppendInput, version: number, at: Dat
   };
 }
 
+function conflict(aggregateId: string, at: number, expected: number): ProjectordError {
+  return new ProjectordError(
+    'APPEND_CONFLICT',
+    `Aggregate ${aggregateId} is at version ${at}, expected ${expected}.`,
+  );
+}
+
+/**
+ * Whether the aggregate's stream holds `version`: a lookup by the unique (aggregateId, version)
+ * key with plain values, which every server answers from that index. (An expected version the
+ * stream has not reached would otherwise leave a gap.)
+ */
+async function hasVersion(db: Db, aggregateId: string, version: number): Promise<boolean> {
+  if (typeof aggregateId !== 'string') throw new TypeError('aggregateId must be a string');
+  const found = await eventStore(db).findOne({ aggregateId, version }, { projection: { _id: 1 } });
+  return found !== null;
+}
+
 export async function appendEvent(
   db: Db,
   input: AppendInput,
@@ -97,13 +115,17 @@ export async function appendEvent(
   const now = opts.now ?? (() => new Date());
   const maxRetries = opts.maxRetries ?? 10;
   for (let attempt = 0; ; attempt++) {
-    const version = (await currentVersion(db, input.aggregateId)) + 1;
-    if (opts.expectedVersion !== undefined && version !== opts.expectedVersion + 1) {
-      throw new ProjectordError(
-        'APPEND_CONFLICT',
-        `Aggregate ${input.aggregateId} is at version ${version - 1}, expected ${opts.expectedVersion}.`,
-      );
-    }
+    // With an expected version the unique (aggregateId, version) index is the check: insert at
+    // the next version and let a rival's event there refuse it. No read of the stream first.
+    const expected = opts.expectedVersion;
+    if (
+      expected !== undefined &&
+      expected > 0 &&
+      !(await hasVersion(db, input.aggregateId, expected))
+    )
+      throw conflict(input.aggregateId, await currentVersion(db, input.aggregateId), expected);
+    const version =
+      expected !== undefined ? expected + 1 : (await currentVersion(db, input.aggregateId)) + 1;
     const doc = storedEventDocument({ ...input, eventId }, version, now());
     try {
       await coll.insertOne(doc);
@@ -117,6 +139,8 @@ export async function appendEvent(
       if (existing) {
         return { eventId: idString(eventId), version: Number(existing.version), duplicate: true };
       }
+      if (expected !== undefined)
+        throw conflict(input.aggregateId, await currentVersion(db, input.aggregateId), expected);
       if (attempt >= maxRetries) {
         throw new ProjectordError(
           'APPEND_CONTENDED',
