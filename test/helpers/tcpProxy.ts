@@ -73,17 +73,7 @@ export async function startTcpProxy(target: ProxyTarget): Promise<TcpProxy> {
     forward(client);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') {
-    throw new Error('tcp proxy: the server has no TCP address');
-  }
+  const address = await listenOnFreePort(server, 'tcp proxy');
 
   const cutAll = (): number => {
     const clients = [...pairs.keys()];
@@ -128,6 +118,22 @@ export async function startTcpProxy(target: ProxyTarget): Promise<TcpProxy> {
 }
 
 /** The host and port of a `mongodb://` URI's first host (what the proxy forwards to). */
+/** Listens on a free port of 127.0.0.1; resolves with the port bound. */
+export async function listenOnFreePort(server: Server, what: string): Promise<{ port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') {
+    throw new Error(`${what}: the server has no TCP address`);
+  }
+  return { port: address.port };
+}
+
 export function mongoTarget(uri: string): ProxyTarget {
   const m = /^mongodb:\/\/(?:[^@/]*@)?([^/?,]+)/.exec(uri);
   const hostPort = m?.[1];

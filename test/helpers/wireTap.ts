@@ -1,6 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { BSON } from 'mongodb';
-import { proxiedMongoUri, type ProxyTarget } from './tcpProxy.js';
+import { listenOnFreePort, proxiedMongoUri, type ProxyTarget } from './tcpProxy.js';
 
 /**
  * A TCP proxy that records every command one client sends to MongoDB, with the time it passed
@@ -119,17 +119,7 @@ export async function startWireTap(mongoUri: string, target: ProxyTarget): Promi
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') {
-    throw new Error('wire tap: the server has no TCP address');
-  }
+  const address = await listenOnFreePort(server, 'wire tap');
   return {
     uri: proxiedMongoUri(mongoUri, { host: '127.0.0.1', port: address.port }),
     commands: () => commands,
