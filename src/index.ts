@@ -18,6 +18,7 @@ export type {
   ReactionDefinition,
   ReadContext,
   Scalar,
+  StreamFilter,
   WriteContext,
 } from './modules/types.js';
 export { defineUpcaster } from './dispatch/upcast.js';

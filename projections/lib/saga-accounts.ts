@@ -12,6 +12,9 @@ export interface AccountFacts {
   frozen: boolean;
 }
 
+/** The events accountFacts looks at: a stream filtered to these gives the same facts. */
+export const ACCOUNT_STATE_EVENTS = ['AccountCreated', 'AccountFrozen', 'AccountUnfrozen'] as const;
+
 export function accountFacts(stream: readonly ProjectorEvent[]): AccountFacts {
   let exists = false;
   let frozen = false;

@@ -1,6 +1,6 @@
 import { ProjectordError } from '../../src/lib/errors.js';
 import type { ReactionContext } from '../../src/modules/types.js';
-import { accountFacts, creditOf } from './saga-accounts.js';
+import { ACCOUNT_STATE_EVENTS, accountFacts, creditOf } from './saga-accounts.js';
 import {
   compensation,
   type CompensationReason,
@@ -74,8 +74,12 @@ export async function checkDestination(
   ctx: ReactionContext,
   doc: TransferSagaDoc,
 ): Promise<'completed' | CompensationReason | 'open'> {
-  const stream = await ctx.readStream(doc.destinationAccountId);
-  const credit = creditOf(stream, doc.transferId);
+  // Two narrow reads instead of the destination's whole history (a busy account has a long one).
+  const credits = await ctx.readStream(doc.destinationAccountId, {
+    types: ['FundsCredited'],
+    data: { transferId: doc.transferId },
+  });
+  const credit = creditOf(credits, doc.transferId);
   if (credit) {
     await cancelDeadlines(ctx, doc);
     save(ctx, {
@@ -86,7 +90,9 @@ export async function checkDestination(
     });
     return 'completed';
   }
-  const facts = accountFacts(stream);
+  const facts = accountFacts(
+    await ctx.readStream(doc.destinationAccountId, { types: ACCOUNT_STATE_EVENTS }),
+  );
   if (!facts.exists) return 'destination_unknown';
   return facts.frozen ? 'destination_frozen' : 'open';
 }

@@ -1,6 +1,7 @@
-import type { Db } from 'mongodb';
+import type { Db, Document } from 'mongodb';
 import { eventStore } from '../events/eventStore.js';
 import type { ProjectorEvent, RawEventDocument } from '../events/types.js';
+import type { StreamFilter } from '../modules/types.js';
 import type { UpcasterRegistry } from '../dispatch/upcast.js';
 import { prepareEvent } from '../dispatch/prepare.js';
 import { readVersions } from '../source/catchUp.js';
@@ -17,7 +18,28 @@ export interface EventFetcher {
     to: number,
   ): Promise<{ event: ProjectorEvent; raw: RawEventDocument }[]>;
   bySourceId(id: unknown): Promise<{ event: ProjectorEvent; raw: RawEventDocument } | undefined>;
-  stream(aggregateId: string): Promise<ProjectorEvent[]>;
+  stream(aggregateId: string, filter?: StreamFilter): Promise<ProjectorEvent[]>;
+}
+
+/** Field names a stream filter may match on: plain identifiers, never an operator or a path. */
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The query of a filtered stream read. Values only ever as `$eq` operands (invariant 7); a field
+ * name that is not a plain identifier is the module's bug and throws, naming it.
+ */
+export function streamQuery(aggregateId: string, filter: StreamFilter = {}): Document {
+  const query: Document = { aggregateId: { $eq: aggregateId } };
+  if (filter.types) query.eventType = { $in: [...filter.types].map(String) };
+  for (const [field, value] of Object.entries(filter.data ?? {})) {
+    if (!FIELD.test(field)) {
+      throw new TypeError(
+        `readStream filter field "${field}" is not a plain field name of eventData: use letters, digits and _ only.`,
+      );
+    }
+    query[`eventData.${field}`] = { $eq: value };
+  }
+  return query;
 }
 
 export function createEventFetcher(db: Db, upcasters: UpcasterRegistry): EventFetcher {
@@ -34,8 +56,11 @@ export function createEventFetcher(db: Db, upcasters: UpcasterRegistry): EventFe
       const raw = await eventStore(db).findOne({ _id: { $eq: id as never } });
       return raw ? prepare(raw) : undefined;
     },
-    async stream(aggregateId) {
-      const raws = await readVersions(db, aggregateId, 1, Number.MAX_SAFE_INTEGER);
+    async stream(aggregateId, filter) {
+      const raws = await eventStore(db)
+        .find(streamQuery(aggregateId, filter))
+        .sort({ version: 1 })
+        .toArray();
       return raws
         .map(prepare)
         .filter((x) => x !== undefined)

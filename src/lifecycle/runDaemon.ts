@@ -233,7 +233,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
           append: (cause, module, e) => appender.append(cause, module, e),
           schedule: (module, d) => deadlineStore.schedule(module, d),
           cancel: (module, id) => deadlineStore.cancel(module, id),
-          readStream: (aggregateId) => fetcher.stream(aggregateId),
+          readStream: (aggregateId, filter) => fetcher.stream(aggregateId, filter),
         } satisfies ReactionServices,
         config.mongo.operationTimeoutMs,
         'reaction',

@@ -12,6 +12,7 @@ import type {
   NewEvent,
   ReactionContext,
   Scalar,
+  StreamFilter,
 } from './types.js';
 
 /**
@@ -30,7 +31,7 @@ export interface ReactionServices {
   append(cause: ProjectorEvent | undefined, module: string, e: NewEvent): Promise<AppendResult>;
   schedule(module: string, d: Deadline<object>): Promise<void>;
   cancel(module: string, id: string): Promise<void>;
-  readStream(aggregateId: string): Promise<ProjectorEvent[]>;
+  readStream(aggregateId: string, filter?: StreamFilter): Promise<ProjectorEvent[]>;
 }
 
 export interface ContextDeps {
@@ -183,8 +184,8 @@ class EventContext implements ReactionContext {
     return this.services().cancel(this.shared.name, id);
   }
 
-  readStream(aggregateId: string): Promise<ProjectorEvent[]> {
-    return this.services().readStream(aggregateId);
+  readStream(aggregateId: string, filter?: StreamFilter): Promise<ProjectorEvent[]> {
+    return this.services().readStream(aggregateId, filter);
   }
 }
 

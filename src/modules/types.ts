@@ -93,13 +93,27 @@ export interface Deadline<TPayload extends object = DocumentData> {
   payload: TPayload;
 }
 
+/** Which events of a stream `readStream` returns; every given condition must hold. */
+export interface StreamFilter {
+  /** Only these event types. */
+  types?: readonly string[];
+  /**
+   * Only events whose stored `eventData` has these top-level fields equal to these values
+   * (plain equality; matched before upcasting, so name fields every schema version has).
+   */
+  data?: Readonly<Record<string, Scalar>>;
+}
+
 export interface ReactionContext extends BaseContext {
   /** The event that is being handled (for causation), if any. */
   append(event: NewEvent): Promise<AppendResult>;
   schedule<TPayload extends object>(deadline: Deadline<TPayload>): Promise<void>;
   cancelDeadline(id: string): Promise<void>;
-  /** Reads an aggregate's events from event_store, in version order (upcast). */
-  readStream(aggregateId: string): Promise<ProjectorEvent[]>;
+  /**
+   * Reads an aggregate's events from event_store, in version order (upcast). `filter` narrows
+   * them on the server, so a long stream is not shipped to find a few events in it.
+   */
+  readStream(aggregateId: string, filter?: StreamFilter): Promise<ProjectorEvent[]>;
 }
 
 interface DefinitionBase<TType extends string> {

@@ -211,7 +211,18 @@ export function createMemoryWorld(
         if (d?.status === 'pending') d.status = 'cancelled';
         return Promise.resolve();
       },
-      readStream: (aggregateId) => Promise.resolve(copy(stream(aggregateId))),
+      readStream: (aggregateId, filter) =>
+        Promise.resolve(
+          copy(
+            stream(aggregateId).filter(
+              (e) =>
+                (!filter?.types || filter.types.includes(e.eventType)) &&
+                Object.entries(filter?.data ?? {}).every(
+                  ([field, value]) => (e.eventData as Record<string, unknown>)[field] === value,
+                ),
+            ),
+          ),
+        ),
     };
     return ctx;
   }

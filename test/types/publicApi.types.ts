@@ -68,6 +68,9 @@ export const reactionWithApply = defineReaction({
       eventData: {},
       idempotencyKey: `${event.eventId}:noticed`,
     });
+    await ctx.readStream(event.aggregateId, { types: ['Opened'], data: { n: 1 } });
+    // @ts-expect-error a stream filter's data values are plain values, never an operator object
+    await ctx.readStream(event.aggregateId, { data: { n: { $gt: 0 } } });
     // @ts-expect-error an append needs its idempotency key (deterministic ids)
     await ctx.append({ aggregateId: 'a', aggregateType: 'T', eventType: 'E', eventData: {} });
   },

@@ -1,0 +1,67 @@
+import type { Db } from 'mongodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import upcasters from '../../projections/upcasters.js';
+import { createUpcasterRegistry } from '../../src/dispatch/upcast.js';
+import { createEventFetcher, streamQuery } from '../../src/lifecycle/fetcher.js';
+import { bankWriter } from '../helpers/bankEvents.js';
+import { useTestDb } from '../helpers/mongo.js';
+
+/**
+ * A reaction's filtered readStream (the fetcher behind ctx.readStream) against the harness
+ * MongoDB: types and eventData fields narrow the stream on the server, values stay values.
+ */
+describe('readStream with a filter', () => {
+  let db: Db;
+  beforeAll(async () => {
+    ({ db } = await useTestDb('stream_filter'));
+    const bank = bankWriter(db);
+    await bank.open('src', 500);
+    await bank.open('dst', 0);
+    await bank.transfer({ transferId: 'T1', from: 'src', to: 'dst', amount: 10 });
+    await bank.transfer({ transferId: 'T2', from: 'src', to: 'dst', amount: 20 });
+    await bank.freeze('dst');
+    await bank.credit({ transferId: '{"$gt":""}', from: 'src', to: 'dst', amount: 1 });
+  });
+  const fetcher = () => createEventFetcher(db, createUpcasterRegistry(upcasters));
+  const shape = (events: { eventType: string; version: number }[]) =>
+    events.map((e) => `${e.eventType}@${e.version}`);
+
+  it('returns the whole stream without a filter, in version order', async () => {
+    expect(shape(await fetcher().stream('dst'))).toEqual([
+      'AccountCreated@1',
+      'FundsCredited@2',
+      'FundsCredited@3',
+      'AccountFrozen@4',
+      'FundsCredited@5',
+    ]);
+  });
+
+  it('narrows to event types and to eventData fields', async () => {
+    const f = fetcher();
+    expect(shape(await f.stream('dst', { types: ['AccountCreated', 'AccountFrozen'] }))).toEqual([
+      'AccountCreated@1',
+      'AccountFrozen@4',
+    ]);
+    const t2 = await f.stream('dst', { types: ['FundsCredited'], data: { transferId: 'T2' } });
+    expect(t2.map((e) => e.eventData.transferId)).toEqual(['T2']);
+    expect(await f.stream('dst', { data: { transferId: 'T9' } })).toEqual([]);
+  });
+
+  it('matches a string that looks like an operator only as that string', async () => {
+    const f = fetcher();
+    const found = await f.stream('dst', { data: { transferId: '{"$gt":""}' } });
+    expect(shape(found)).toEqual(['FundsCredited@5']);
+    expect(streamQuery('dst', { data: { transferId: '{"$gt":""}' } })).toEqual({
+      aggregateId: { $eq: 'dst' },
+      'eventData.transferId': { $eq: '{"$gt":""}' },
+    });
+  });
+
+  it('refuses a field name that is a path or an operator, naming it', () => {
+    for (const field of ['a.b', '$where', '']) {
+      expect(() => streamQuery('dst', { data: { [field]: 1 } })).toThrow(
+        `readStream filter field "${field}" is not a plain field name of eventData`,
+      );
+    }
+  });
+});
