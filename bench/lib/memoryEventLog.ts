@@ -100,9 +100,20 @@ export function createMemoryEventLog(
       stats.cancels++;
       return Promise.resolve();
     },
-    readStream: (aggregateId) =>
+    // Filtered before upcasting, as the server does (the stored documents are matched).
+    readStream: (aggregateId, filter) =>
       Promise.resolve(
-        versions(aggregateId, 1, Number.MAX_SAFE_INTEGER).map((x): ProjectorEvent => x.event),
+        (streams.get(aggregateId) ?? [])
+          .filter(
+            (r) =>
+              (!filter?.types || filter.types.includes(String(r.eventType))) &&
+              Object.entries(filter?.data ?? {}).every(
+                ([field, value]) => (r.eventData as Record<string, unknown>)[field] === value,
+              ),
+          )
+          .map(prepare)
+          .filter((x) => x !== undefined)
+          .map((x): ProjectorEvent => x.event),
       ),
   };
 

@@ -162,8 +162,8 @@ function engineFindings(i: Inputs): string[] {
       .slice(0, 3)
       .map((m) => `${m.module} (${n1(m.cpuUsPerStreamEvent)} µs per stream event)`)
       .join(', ')}.`,
-    "   The transfer saga reads the destination account's whole stream (`readStream`) on every debit,",
-    "   so its cost grows with the account's history; the compliance reaction reads and rewrites its",
+    "   The transfer saga reads only the destination's credit of its transfer and its account-state",
+    '   events (`readStream` with a filter), not its whole history; the compliance reaction reads and rewrites its',
     '   whole activity-window document per event. With up to eight modules on every money event,',
     `   40,000 events/s leaves about ${n1(1e6 / 40_000 / 8)} µs per module per event: engine work per handler and the`,
     '   heaviest modules both need to shrink by an order of magnitude.',
