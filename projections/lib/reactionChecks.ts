@@ -1,4 +1,5 @@
 import type { Db, Document } from 'mongodb';
+import { idString } from '../../src/dispatch/validate.js';
 import { eventStore } from '../../src/events/eventStore.js';
 import { COMPLIANCE_REVIEW_SAGA, COMPLIANCE_SAGA_STATE } from '../compliance-review-saga.js';
 import { COMPLIANCE_AUDIT_VIEW, COMPLIANCE_MODULE } from '../compliance.js';
@@ -41,15 +42,8 @@ export interface ReactionCheck {
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 const isoOf = (v: unknown): string => (v instanceof Date ? v.toISOString() : text(v));
 
-/** An event or document id as text (ObjectIds as hex). */
-export function idText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object' && v !== null && 'toHexString' in v) {
-    const hex = (v as { toHexString(): unknown }).toHexString();
-    if (typeof hex === 'string') return hex;
-  }
-  return JSON.stringify(v);
-}
+/** An event or document id as text: validate.ts's reading of an id, or its JSON. */
+export const idText = (v: unknown): string => idString(v) ?? JSON.stringify(v);
 
 export async function storedEvents(db: Db): Promise<StoredEvent[]> {
   const docs = await eventStore(db).find({}).toArray();
@@ -87,7 +81,9 @@ export function repeatedEffects(events: readonly StoredEvent[]): string[] {
       'aggregate version',
     ),
     ...repeatedTransferEffects(events),
-    ...repeatedComplianceEffects(events),
+    ...repeatedDetections(events),
+    ...repeatedReviewRequests(events),
+    ...repeatedFraudFreezes(events),
   ];
 }
 
@@ -104,27 +100,27 @@ function repeatedTransferEffects(events: readonly StoredEvent[]): string[] {
   ];
 }
 
-function repeatedComplianceEffects(events: readonly StoredEvent[]): string[] {
-  const fraudFreezes = ofType(events, 'AccountFrozen').filter(
-    (e) => e.eventData.frozenBy === 'projectord:fraud-saga',
+const repeatedDetections = (events: readonly StoredEvent[]): string[] =>
+  repeated(
+    ofType(events, 'SuspiciousActivityDetected').map(
+      (e) => `${e.aggregateId}:${text(e.eventData.reasons)}:${isoOf(e.eventData.windowStart)}`,
+    ),
+    'SuspiciousActivityDetected',
   );
-  return [
-    ...repeated(
-      ofType(events, 'SuspiciousActivityDetected').map(
-        (e) => `${e.aggregateId}:${text(e.eventData.reasons)}:${isoOf(e.eventData.windowStart)}`,
-      ),
-      'SuspiciousActivityDetected',
-    ),
-    ...repeated(
-      ofType(events, 'ComplianceReviewRequired').map((e) => text(e.eventData.reviewId)),
-      'ComplianceReviewRequired of review',
-    ),
-    ...repeated(
-      fraudFreezes.map((e) => text(e.eventData.complianceReference)),
-      'fraud AccountFrozen for',
-    ),
-  ];
-}
+
+const repeatedReviewRequests = (events: readonly StoredEvent[]): string[] =>
+  repeated(
+    ofType(events, 'ComplianceReviewRequired').map((e) => text(e.eventData.reviewId)),
+    'ComplianceReviewRequired of review',
+  );
+
+const repeatedFraudFreezes = (events: readonly StoredEvent[]): string[] =>
+  repeated(
+    ofType(events, 'AccountFrozen')
+      .filter((e) => e.eventData.frozenBy === 'projectord:fraud-saga')
+      .map((e) => text(e.eventData.complianceReference)),
+    'fraud AccountFrozen for',
+  );
 
 /** Debits whose transfer has neither a credit nor a reversal in event_store. */
 export function unfinishedTransfers(events: readonly StoredEvent[]): string[] {
@@ -140,7 +136,7 @@ export function unfinishedTransfers(events: readonly StoredEvent[]): string[] {
 async function sagaStates(
   db: Db,
   collection: string,
-): Promise<{ ids: string[]; byState: Map<string, string[]> }> {
+): Promise<{ ids: ReadonlySet<string>; byState: Map<string, string[]> }> {
   const docs = await db
     .collection<{ _id: unknown; state?: unknown }>(collection)
     .find({}, { projection: { state: 1 } })
@@ -148,9 +144,11 @@ async function sagaStates(
   const byState = new Map<string, string[]>();
   for (const d of docs) {
     const state = text(d.state);
-    byState.set(state, [...(byState.get(state) ?? []), idText(d._id)]);
+    const ids = byState.get(state) ?? [];
+    if (ids.length === 0) byState.set(state, ids);
+    ids.push(idText(d._id));
   }
-  return { ids: docs.map((d) => idText(d._id)), byState };
+  return { ids: new Set(docs.map((d) => idText(d._id))), byState };
 }
 
 const statesLine = (byState: ReadonlyMap<string, readonly string[]>) =>
@@ -170,7 +168,7 @@ async function checkTransferSaga(db: Db, events: readonly StoredEvent[]): Promis
   const open = [...byState]
     .filter(([state]) => state !== 'Completed' && state !== 'Compensated')
     .flatMap(([state, list]) => list.map((id) => `${id} (${state})`));
-  const withoutSaga = [...debits].filter((t) => !ids.includes(t));
+  const withoutSaga = [...debits].filter((t) => !ids.has(t));
   const findings = [
     ...repeatedTransferEffects(events),
     ...(open.length ? [`transfers not ended: ${listed(open)}`] : []),
@@ -182,16 +180,12 @@ async function checkTransferSaga(db: Db, events: readonly StoredEvent[]): Promis
   return {
     module: TRANSFER_SAGA,
     ok: findings.length === 0,
-    summary: `${ids.length} transfers (${statesLine(byState)}); each credited or reversed once`,
+    summary: `${ids.size} transfers (${statesLine(byState)}); each credited or reversed once`,
     findings,
   };
 }
 
-async function checkCompliance(
-  db: Db,
-  events: readonly StoredEvent[],
-  repeatedDetections: readonly string[],
-): Promise<ReactionCheck> {
+async function checkCompliance(db: Db, events: readonly StoredEvent[]): Promise<ReactionCheck> {
   const money = new Set(
     events
       .filter((e) => (MONEY_EVENTS as readonly string[]).includes(e.eventType))
@@ -208,7 +202,7 @@ async function checkCompliance(
   const findings = [
     ...(missing.length ? [`money events with no audit entry: ${listed(missing)}`] : []),
     ...(extra.length ? [`audit entries of no stored event: ${listed(extra)}`] : []),
-    ...repeatedDetections,
+    ...repeatedDetections(events),
   ];
   return {
     module: COMPLIANCE_MODULE,
@@ -230,7 +224,7 @@ async function checkSaga(
   return {
     module,
     ok: findings.length === 0,
-    summary: `${ids.length} sagas (${statesLine(byState)}); nothing appended twice`,
+    summary: `${ids.size} sagas (${statesLine(byState)}); nothing appended twice`,
     findings,
   };
 }
@@ -241,29 +235,12 @@ export async function checkBankReactions(
   loaded: readonly string[],
 ): Promise<ReactionCheck[]> {
   const events = await storedEvents(db);
-  const compliance = repeatedComplianceEffects(events);
   const checks: Record<string, () => Promise<ReactionCheck>> = {
-    [COMPLIANCE_MODULE]: () =>
-      checkCompliance(
-        db,
-        events,
-        compliance.filter((f) => f.startsWith('SuspiciousActivityDetected')),
-      ),
+    [COMPLIANCE_MODULE]: () => checkCompliance(db, events),
     [TRANSFER_SAGA]: () => checkTransferSaga(db, events),
     [COMPLIANCE_REVIEW_SAGA]: () =>
-      checkSaga(
-        db,
-        COMPLIANCE_REVIEW_SAGA,
-        COMPLIANCE_SAGA_STATE,
-        compliance.filter((f) => f.startsWith('ComplianceReviewRequired')),
-      ),
-    [FRAUD_SAGA]: () =>
-      checkSaga(
-        db,
-        FRAUD_SAGA,
-        FRAUD_SAGA_STATE,
-        compliance.filter((f) => f.startsWith('fraud AccountFrozen')),
-      ),
+      checkSaga(db, COMPLIANCE_REVIEW_SAGA, COMPLIANCE_SAGA_STATE, repeatedReviewRequests(events)),
+    [FRAUD_SAGA]: () => checkSaga(db, FRAUD_SAGA, FRAUD_SAGA_STATE, repeatedFraudFreezes(events)),
   };
   const results: ReactionCheck[] = [];
   for (const [module, check] of Object.entries(checks)) {
