@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { sleep } from '../lanes/backoff.js';
 import { ProjectordError, toError } from '../lib/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { createLeaseKeeper } from './leaseKeeper.js';
 import {
   createLeaseManager,
   type Lease,
@@ -23,8 +24,9 @@ import {
  * The owner's renew stops matching once the request is pending (leaseManager.ts), so its keeper
  * drops the module and its flushes are fenced; its lease then expires within ttlMs. An owner that
  * keeps renewing ignores requests (a projectord older than this one): the rebuild gives up.
- * While held, the lease is renewed every heartbeatMs; `release()` frees it at once, so a daemon's
- * keeper takes the module back on its next tick.
+ * Once taken, the lease is renewed every heartbeatMs by a lease keeper of its own, as a daemon's
+ * (leaseKeeper.ts), drained so a lease lost is never taken again behind the rebuild's back;
+ * `release()` frees it at once, so a daemon's keeper takes the module back on its next tick.
  */
 export interface HeldLease {
   /** Throws when the lease is no longer valid here (renewals failed): nothing may be swapped. */
@@ -67,7 +69,28 @@ export async function takeOverLease(o: TakeOverOptions): Promise<HeldLease> {
     throw e;
   }
   o.logger.info({ module, fence: lease.fence }, 'lease taken; final pass');
-  return keepHeld(o, lease);
+  const keeper = createLeaseKeeper({
+    manager,
+    modules: [module],
+    heartbeatMs: o.heartbeatMs,
+    onAcquired: () => undefined,
+    onLost: () => undefined, // assertHeld() reports it
+    logger: o.logger,
+  });
+  keeper.hold(lease);
+  keeper.drain();
+  keeper.start();
+  return {
+    assertHeld() {
+      if (keeper.owned().get(module) === lease && manager.isValid(lease)) return;
+      throw new ProjectordError(
+        'REBUILD_LEASE_LOST',
+        `Rebuild of ${module} lost the module's lease before the swap (heartbeats failed or ` +
+          'another instance took it over); nothing was swapped in. Run projectord rebuild again.',
+      );
+    },
+    release: () => keeper.stop(),
+  };
 }
 
 async function requestHandover(o: TakeOverOptions): Promise<LeaseDocument> {
@@ -113,43 +136,6 @@ async function acquireWithin(o: TakeOverOptions, waitMs: number, owner: string):
       );
     }
   }
-}
-
-function keepHeld(o: TakeOverOptions, lease: Lease): HeldLease {
-  let timer: NodeJS.Timeout | undefined;
-  let renewing: Promise<void> = Promise.resolve();
-  let released: Promise<void> | undefined;
-  const beat = (): void => {
-    renewing = o.manager.renew(lease).then(
-      (ok) => {
-        if (ok && released === undefined) timer = setTimeout(beat, o.heartbeatMs);
-      },
-      (e: unknown) => {
-        o.logger.warn({ err: toError(e), module: o.module }, 'lease heartbeat failed; retrying');
-        if (released === undefined) timer = setTimeout(beat, o.heartbeatMs);
-      },
-    );
-  };
-  timer = setTimeout(beat, o.heartbeatMs);
-  return {
-    assertHeld() {
-      if (o.manager.isValid(lease)) return;
-      throw new ProjectordError(
-        'REBUILD_LEASE_LOST',
-        `Rebuild of ${o.module} lost the module's lease before the swap (heartbeats failed or ` +
-          'another instance took it over); nothing was swapped in. Run projectord rebuild again.',
-      );
-    },
-    release() {
-      released ??= (async () => {
-        clearTimeout(timer);
-        await renewing;
-        await o.manager.release(lease);
-        o.logger.info({ module: o.module, fence: lease.fence }, 'released');
-      })();
-      return released;
-    },
-  };
 }
 
 /**

@@ -37,6 +37,8 @@ export interface LeaseKeeper {
   /** One round of renew + acquire (the loop's step; exposed for start-up and tests). */
   tick(): Promise<void>;
   owned(): ReadonlyMap<string, Lease>;
+  /** Keeps a lease acquired elsewhere (a rebuild's handover) as if this keeper had taken it. */
+  hold(lease: Lease): void;
   /** From now on only renews what it owns (idempotent). */
   drain(): void;
   /** Idempotent; returns the same promise to every caller. */
@@ -127,6 +129,9 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions): LeaseKeeper {
     },
     tick,
     owned: () => owned,
+    hold(lease) {
+      owned.set(lease.module, lease);
+    },
     drain() {
       acquiring = false;
     },

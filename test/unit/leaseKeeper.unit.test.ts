@@ -125,4 +125,29 @@ describe('lease keeper', () => {
     await k.stop();
     expect(s.calls.at(-1)).toBe('release a');
   });
+
+  it('keeps a lease acquired elsewhere: renews it on its ticks and releases it on stop', async () => {
+    const s = scripted();
+    const k = createLeaseKeeper({
+      manager: s.manager,
+      modules: ['a'],
+      heartbeatMs: 1000,
+      onAcquired: () => undefined,
+      onLost: () => undefined,
+      logger: silentLogger(),
+    });
+    const lease = {
+      module: 'a',
+      owner: 'me',
+      fence: 7,
+      expiresAt: new Date(1e13),
+      heartbeatAt: new Date(0),
+    };
+    k.hold(lease);
+    k.drain();
+    await k.tick();
+    expect(k.owned().get('a')).toBe(lease);
+    await k.stop();
+    expect(s.calls).toEqual(['renew a', 'release a']);
+  });
 });
