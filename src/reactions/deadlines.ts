@@ -136,9 +136,10 @@ export function createDeadlineStore(
     },
 
     async cancel(module, id) {
+      const at = now();
       await coll.updateOne(
         { _id: deadlineDocId(module, id), status: 'pending' },
-        { $set: { status: 'cancelled', updatedAt: now(), expireAt: expiry(now()) } },
+        { $set: { status: 'cancelled', updatedAt: at, expireAt: expiry(at) } },
       );
     },
 
