@@ -16,6 +16,18 @@ async function cli(...args: string[]): Promise<{ code: number; stderr: string }>
   return { code, stderr };
 }
 
+/** The usage error `parse` throws (fails the test when it returns instead). */
+function usageFailure(parse: () => unknown): ProjectordError {
+  try {
+    parse();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ProjectordError);
+    expect((e as ProjectordError).exitCode).toBe(2);
+    return e as ProjectordError;
+  }
+  throw new Error('expected a usage error, got a value');
+}
+
 describe('projectord compliance review: usage errors (exit 2)', () => {
   afterEach(() => {
     vi.restoreAllMocks();
@@ -27,64 +39,31 @@ describe('projectord compliance review: usage errors (exit 2)', () => {
   });
 
   it.each(['approved', 'CLEARED', '', ' cleared'])('rejects the outcome "%s"', (o) => {
-    const err: unknown = (() => {
-      try {
-        return parseOutcome(o);
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(err).toBeInstanceOf(ProjectordError);
-    expect((err as ProjectordError).exitCode).toBe(2);
-    expect((err as ProjectordError).code).toBe('REVIEW_BAD_OUTCOME');
+    expect(usageFailure(() => parseOutcome(o)).code).toBe('REVIEW_BAD_OUTCOME');
   });
 
-  it('exits 2 with a clear message for a bad outcome, before connecting anywhere', async () => {
-    const r = await cli(
-      '--mongo-uri',
-      'mongodb://unreachable.invalid:1',
-      'compliance',
-      'review',
-      'review-T1',
-      '--outcome',
-      'approved',
-    );
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--outcome must be "cleared" or "escalated", got "approved"/);
-  });
+  it.each([
+    [['--outcome', 'approved'], /--outcome must be "cleared" or "escalated", got "approved"/],
+    [['--outcome', 'cleared', '--by', ''], /--by must name who reviewed it, got ""/],
+  ])(
+    'exits 2 for %j with a message naming the flag, before connecting anywhere',
+    async (flags, message) => {
+      const unreachable = ['--mongo-uri', 'mongodb://unreachable.invalid:1'];
+      const r = await cli(...unreachable, 'compliance', 'review', 'review-T1', ...flags);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    },
+  );
 
   it.each(['', ' ', '\t'])('rejects the reviewer "%s", naming --by', (by) => {
-    let err: unknown;
-    try {
-      parseReviewer(by);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ProjectordError);
-    expect((err as ProjectordError).exitCode).toBe(2);
-    expect((err as ProjectordError).code).toBe('REVIEW_BAD_REVIEWER');
-    expect((err as ProjectordError).message).toMatch(/--by/);
+    const err = usageFailure(() => parseReviewer(by));
+    expect(err.code).toBe('REVIEW_BAD_REVIEWER');
+    expect(err.message).toMatch(/--by/);
   });
 
   it('keeps a given reviewer and defaults to the OS user without --by', () => {
     expect(parseReviewer('carol')).toBe('carol');
     expect(parseReviewer(undefined)).toBe(userInfo().username);
-  });
-
-  it('exits 2 with a message naming --by for an empty reviewer, before connecting anywhere', async () => {
-    const r = await cli(
-      '--mongo-uri',
-      'mongodb://unreachable.invalid:1',
-      'compliance',
-      'review',
-      'review-T1',
-      '--outcome',
-      'cleared',
-      '--by',
-      '',
-    );
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--by must name who reviewed it, got ""/);
   });
 
   it('exits 2 without --outcome', async () => {
