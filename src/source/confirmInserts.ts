@@ -8,6 +8,12 @@ import type { Logger } from '../observability/logger.js';
  * (mongo-java-server) does, for inserts refused with E11000. `auto` recognises a real mongod by
  * the `gitVersion` its buildInfo always carries; when in doubt (buildInfo failed), confirm.
  */
+/** A real mongod always reports `gitVersion` in buildInfo; mongo-java-server does not. */
+export async function isRealMongod(db: Db): Promise<boolean> {
+  const info = await db.admin().command({ buildInfo: 1 });
+  return typeof info.gitVersion === 'string';
+}
+
 export async function decideConfirmInserts(
   db: Db,
   setting: 'auto' | 'always' | 'never',
@@ -15,8 +21,7 @@ export async function decideConfirmInserts(
 ): Promise<boolean> {
   if (setting !== 'auto') return setting === 'always';
   try {
-    const info = await db.admin().command({ buildInfo: 1 });
-    const real = typeof info.gitVersion === 'string';
+    const real = await isRealMongod(db);
     if (!real)
       logger.info('server is not a real mongod: confirming each live event in event_store');
     return !real;

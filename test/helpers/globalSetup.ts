@@ -1,6 +1,7 @@
 import { MongoClient } from 'mongodb';
 import type { TestProject } from 'vitest/node';
 import { startMongo, type EmbeddedMongo } from '../../src/mongo/starter.js';
+import { isRealMongod } from '../../src/source/confirmInserts.js';
 import { createLogger } from '../../src/observability/logger.js';
 
 /**
@@ -20,15 +21,13 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 /**
- * What a MONGODB_URI server is, for the tests that allow for the fallback's known defects: a
- * real mongod always reports `gitVersion` in buildInfo; mongo-java-server (say, one started by
- * `projectord mongo`) does not.
+ * What a MONGODB_URI server is, for the tests that allow for the fallback's known defects
+ * (mongo-java-server, say one started by `projectord mongo`, is no real mongod).
  */
 async function externalKind(uri: string): Promise<string> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   try {
-    const info = await client.db('admin').command({ buildInfo: 1 });
-    return typeof info.gitVersion === 'string' ? 'external' : 'mongo-java-server';
+    return (await isRealMongod(client.db('admin'))) ? 'external' : 'mongo-java-server';
   } finally {
     await client.close();
   }
