@@ -2,6 +2,7 @@ import { createUpcasterRegistry, type Upcaster } from '../../src/dispatch/upcast
 import { validateEnvelope } from '../../src/dispatch/validate.js';
 import type { PipelineDeps } from '../../src/dispatch/pipeline.js';
 import type { ProjectorEvent, RawEventDocument } from '../../src/events/types.js';
+import { matchesStreamFilter } from '../../src/lifecycle/fetcher.js';
 import type { ReactionServices } from '../../src/modules/context.js';
 import type { AppendResult } from '../../src/modules/types.js';
 import { reactionEventId } from '../../src/reactions/append.js';
@@ -104,13 +105,7 @@ export function createMemoryEventLog(
     readStream: (aggregateId, filter) =>
       Promise.resolve(
         (streams.get(aggregateId) ?? [])
-          .filter(
-            (r) =>
-              (!filter?.types || filter.types.includes(String(r.eventType))) &&
-              Object.entries(filter?.data ?? {}).every(
-                ([field, value]) => (r.eventData as Record<string, unknown>)[field] === value,
-              ),
-          )
+          .filter((r) => matchesStreamFilter(r.eventType, r.eventData, filter))
           .map(prepare)
           .filter((x) => x !== undefined)
           .map((x): ProjectorEvent => x.event),

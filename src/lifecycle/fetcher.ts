@@ -42,6 +42,20 @@ export function streamQuery(aggregateId: string, filter: StreamFilter = {}): Doc
   return query;
 }
 
+/**
+ * streamQuery's test in memory, for in-process stand-ins of event_store (tests, benchmarks):
+ * whether a stored event with this type and eventData passes `filter`.
+ */
+export function matchesStreamFilter(
+  eventType: unknown,
+  eventData: unknown,
+  filter: StreamFilter = {},
+): boolean {
+  if (filter.types && !filter.types.includes(String(eventType))) return false;
+  const data = (eventData ?? {}) as Record<string, unknown>;
+  return Object.entries(filter.data ?? {}).every(([field, value]) => data[field] === value);
+}
+
 export function createEventFetcher(db: Db, upcasters: UpcasterRegistry): EventFetcher {
   const prepare = (raw: RawEventDocument) => {
     const v = prepareEvent(raw, upcasters);

@@ -9,6 +9,7 @@ import type {
   ReactionDefinition,
   Scalar,
 } from '../../src/modules/types.js';
+import { matchesStreamFilter } from '../../src/lifecycle/fetcher.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { reactionEventId } from '../../src/reactions/append.js';
 
@@ -214,12 +215,8 @@ export function createMemoryWorld(
       readStream: (aggregateId, filter) =>
         Promise.resolve(
           copy(
-            stream(aggregateId).filter(
-              (e) =>
-                (!filter?.types || filter.types.includes(e.eventType)) &&
-                Object.entries(filter?.data ?? {}).every(
-                  ([field, value]) => (e.eventData as Record<string, unknown>)[field] === value,
-                ),
+            stream(aggregateId).filter((e) =>
+              matchesStreamFilter(e.eventType, e.eventData, filter),
             ),
           ),
         ),

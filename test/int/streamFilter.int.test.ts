@@ -2,7 +2,13 @@ import type { Db } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import upcasters from '../../projections/upcasters.js';
 import { createUpcasterRegistry } from '../../src/dispatch/upcast.js';
-import { createEventFetcher, streamQuery } from '../../src/lifecycle/fetcher.js';
+import {
+  createEventFetcher,
+  matchesStreamFilter,
+  streamQuery,
+} from '../../src/lifecycle/fetcher.js';
+import { eventStore } from '../../src/events/eventStore.js';
+import type { StreamFilter } from '../../src/modules/types.js';
 import { bankWriter } from '../helpers/bankEvents.js';
 import { useTestDb } from '../helpers/mongo.js';
 
@@ -45,6 +51,23 @@ describe('readStream with a filter', () => {
     const t2 = await f.stream('dst', { types: ['FundsCredited'], data: { transferId: 'T2' } });
     expect(t2.map((e) => e.eventData.transferId)).toEqual(['T2']);
     expect(await f.stream('dst', { data: { transferId: 'T9' } })).toEqual([]);
+  });
+
+  it('filters in memory (matchesStreamFilter, for test stand-ins) as the server does', async () => {
+    const stored = await eventStore(db).find({ aggregateId: 'dst' }).sort({ version: 1 }).toArray();
+    const filters: StreamFilter[] = [
+      {},
+      { types: ['AccountCreated', 'AccountFrozen'] },
+      { types: ['FundsCredited'], data: { transferId: 'T2' } },
+      { data: { transferId: '{"$gt":""}' } },
+    ];
+    for (const filter of filters) {
+      const server = (await fetcher().stream('dst', filter)).map((e) => e.version);
+      const memory = stored
+        .filter((d) => matchesStreamFilter(d.eventType, d.eventData, filter))
+        .map((d) => d.version as number);
+      expect(memory, JSON.stringify(filter)).toEqual(server);
+    }
   });
 
   it('matches a string that looks like an operator only as that string', async () => {
