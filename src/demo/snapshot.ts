@@ -1,5 +1,6 @@
 import type { Db, Document } from 'mongodb';
 import { CHECKPOINTS } from '../checkpoint/store.js';
+import { eventStore } from '../events/eventStore.js';
 import { DEAD_LETTERS, OPEN_STATUSES } from '../lanes/deadLetters.js';
 import type { ModuleStatus } from '../lifecycle/status.js';
 import { lagMs } from '../observability/daemonMetrics.js';
@@ -71,9 +72,8 @@ export async function takeSnapshot(src: SnapshotSource): Promise<DemoSnapshot> {
       status: { $in: ['pending', 'firing'] },
       dueAt: { $lte: new Date(at.getTime() + src.horizonMs) },
     }),
-    db.collection('event_store').countDocuments({}),
-    db
-      .collection('event_store')
+    eventStore(db).countDocuments({}),
+    eventStore(db)
       .find({}, { projection: { storedAt: 1 } })
       .sort({ _id: -1 })
       .limit(1)

@@ -4,6 +4,7 @@ import { MongoClient, type Db } from 'mongodb';
 import { appendEvent } from '../../events/eventStore.js';
 import type { EventMetadata } from '../../events/types.js';
 import { ProjectordError, toError, usageError } from '../../lib/errors.js';
+import { COMPLIANCE_SAGA_STATE } from '../../../projections/compliance-review-saga.js';
 import { reactionEventId } from '../../reactions/append.js';
 import { commandContext } from '../context.js';
 
@@ -18,7 +19,6 @@ export const REVIEW_OUTCOMES = ['cleared', 'escalated'] as const;
 export type ReviewOutcome = (typeof REVIEW_OUTCOMES)[number];
 
 /** The saga's state collection (owned by the compliance-review-saga module). */
-const COMPLIANCE_SAGA_STATE = 'compliance_saga_state';
 const PRODUCER = 'compliance-review-cli';
 
 export function parseOutcome(value: string): ReviewOutcome {

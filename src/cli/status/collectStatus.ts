@@ -1,4 +1,7 @@
 import type { Db, Document } from 'mongodb';
+import { CHECKPOINTS } from '../../checkpoint/store.js';
+import { eventStore } from '../../events/eventStore.js';
+import { DEAD_LETTERS } from '../../lanes/deadLetters.js';
 import { shownMode } from '../../lifecycle/status.js';
 import { LEASES_COLLECTION } from '../../leases/leaseManager.js';
 import { formatSeconds } from './renderStatus.js';
@@ -12,8 +15,6 @@ import { formatSeconds } from './renderStatus.js';
  *  - event_store             the newest event, to tell how far behind each module is.
  * Values are read defensively: a field of the wrong type shows as unknown, never crashes.
  */
-export const CHECKPOINTS_COLLECTION = 'projector_checkpoints';
-export const DEAD_LETTERS_COLLECTION = 'projector_dead_letters';
 export const OPEN_DEAD_LETTER_STATUSES = ['parked', 'retry-requested', 'skip-requested'] as const;
 
 export interface ModuleStatus {
@@ -53,8 +54,7 @@ const secondsBetween = (later: Date, earlier: Date) =>
   Math.max(0, (later.getTime() - earlier.getTime()) / 1000);
 
 async function newestEventTime(db: Db): Promise<Date | null> {
-  const [newest] = await db
-    .collection('event_store')
+  const [newest] = await eventStore(db)
     .find({}, { projection: { storedAt: 1, eventTimestamp: 1 } })
     .sort({ _id: -1 })
     .limit(1)
@@ -64,7 +64,7 @@ async function newestEventTime(db: Db): Promise<Date | null> {
 
 async function openDeadLetters(db: Db): Promise<Map<string, number>> {
   const rows = await db
-    .collection(DEAD_LETTERS_COLLECTION)
+    .collection(DEAD_LETTERS)
     .aggregate<Document>([
       { $match: { status: { $in: [...OPEN_DEAD_LETTER_STATUSES] } } },
       { $group: { _id: '$module', count: { $sum: 1 } } },
@@ -119,7 +119,7 @@ function modeOf(mode: string | null, openDeadLetters: number): string {
 export async function collectStatus(db: Db, opts: StatusOptions): Promise<StatusReport> {
   const { now } = opts;
   const [checkpoints, leases, deadLetters, newestEventAt] = await Promise.all([
-    db.collection<Document>(CHECKPOINTS_COLLECTION).find({}).toArray(),
+    db.collection<Document>(CHECKPOINTS).find({}).toArray(),
     db.collection<Document>(LEASES_COLLECTION).find({}).toArray(),
     openDeadLetters(db),
     newestEventTime(db),
