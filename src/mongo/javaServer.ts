@@ -94,7 +94,10 @@ export async function startJavaServer(
   const child = spawn(
     'java',
     ['-Xss1m', '-XX:+UseSerialGC', '-cp', classpath, 'EmbeddedMongo', host, String(opts.port ?? 0)],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
+    // Its own process group: a Ctrl-C in the terminal goes to the foreground group, and the
+    // server must outlive it so the demo can catch up and verify after the first Ctrl-C. It still
+    // never outlives this process: it exits when its stdin closes (EmbeddedMongo.java).
+    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
   );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
