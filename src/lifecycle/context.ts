@@ -1,0 +1,19 @@
+import type { Db } from 'mongodb';
+import type { Config } from '../config/schema.js';
+import type { ReactionServices } from '../modules/context.js';
+import type { Logger } from '../observability/logger.js';
+import type { ChangeStreamSourceOptions, SourceItem } from '../source/changeStream.js';
+import type { DaemonServices } from './services.js';
+import type { DaemonHooks } from './status.js';
+
+/** What the daemon's parts (epoch, catch-up, follow, drain) share; fixed for the daemon's life. */
+export interface DaemonContext extends DaemonServices {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  hooks: DaemonHooks;
+  now(): Date;
+  reactions?: ReactionServices;
+  /** The live source (a seam for tests). */
+  source(o: ChangeStreamSourceOptions): AsyncGenerator<SourceItem>;
+}

@@ -1,0 +1,35 @@
+import type { ModulePipeline } from '../dispatch/pipeline.js';
+import type { DeadLetterStore } from '../lanes/deadLetters.js';
+import { toError } from '../lib/errors.js';
+import type { Logger } from '../observability/logger.js';
+
+/**
+ * Polls for operators' retry/skip requests (`projectord dlq retry | skip`) every second and hands
+ * each to its module's lane, once. Returns the function that stops the polling.
+ */
+export function pollDeadLetterRequests(
+  pipelines: readonly ModulePipeline[],
+  deadLetters: DeadLetterStore,
+  logger: Logger,
+): () => void {
+  const submitted = new Set<string>();
+  const timer = setInterval(() => {
+    void (async () => {
+      for (const p of pipelines) {
+        for (const r of await deadLetters.requests(p.module.name)) {
+          // One performance per request: a new request of the same entry has a new updatedAt.
+          const request = `${r._id}:${r.status}:${r.updatedAt.getTime()}`;
+          if (submitted.has(request)) continue;
+          submitted.add(request);
+          logger.info(
+            { module: p.module.name, id: r._id, status: r.status },
+            'performing a dead-letter request',
+          );
+          await p.lane.release(r);
+        }
+      }
+    })().catch((e: unknown) => logger.warn({ err: toError(e) }, 'dead-letter poll failed'));
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
