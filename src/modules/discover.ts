@@ -2,29 +2,19 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { toError, usageError } from '../lib/errors.js';
+import { usageError } from '../lib/errors.js';
+import type { ModuleSource } from './importFile.js';
 import { packageRoot } from '../lib/paths.js';
 
 /**
- * Where module files are and how they are imported. A source is what `import()` gets (a file
- * URL or a package name) plus the label every error message uses (the absolute path, or the
- * package name).
- *
- * TypeScript modules (`.ts`) are only importable when projectord itself runs from its
- * TypeScript sources (tests, tsx): then a loader is active that compiles them. The built CLI
- * loads `.js` and `.mjs`.
+ * Where module files are: a modules folder's files, or one `modules.paths` entry, each as a
+ * source for the importer (importFile.ts). JavaScript (`.js`, `.mjs`) and TypeScript (`.ts`,
+ * `.mts`) files are modules; declaration files are not.
  */
-export interface ModuleSource {
-  label: string;
-  specifier: string;
-}
+const MODULE_EXTENSIONS: readonly string[] = ['.js', '.mjs', '.ts', '.mts'];
+const DECLARATION = /\.d\.m?ts$/;
 
 const here = fileURLToPath(import.meta.url);
-const fromSource = (): boolean => here.endsWith('.ts');
-
-export function moduleExtensions(): readonly string[] {
-  return fromSource() ? ['.js', '.mjs', '.ts'] : ['.js', '.mjs'];
-}
 
 /** The built-in bank modules: `dist/projections` when built, `projections` from source. */
 export function builtinModulesDir(): string {
@@ -53,7 +43,6 @@ export function scanModulesDir(dir: string): {
         '(relative to the working directory), or leave it out for the built-in bank modules.',
     );
   }
-  const exts = moduleExtensions();
   const modules: ModuleSource[] = [];
   const upcasters: ModuleSource[] = [];
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
@@ -61,7 +50,8 @@ export function scanModulesDir(dir: string): {
   );
   for (const entry of entries) {
     const name = entry.name;
-    if (!entry.isFile() || !exts.includes(extname(name)) || /\.d\.m?ts$/.test(name)) continue;
+    if (!entry.isFile() || !MODULE_EXTENSIONS.includes(extname(name)) || DECLARATION.test(name))
+      continue;
     const source = fileSource(join(dir, name));
     if (name.startsWith('upcasters.')) upcasters.push(source);
     else modules.push(source);
@@ -77,7 +67,7 @@ export function scanModulesDir(dir: string): {
 export function resolveModuleEntry(entry: string, cwd: string): ModuleSource {
   const path = resolve(cwd, entry);
   const looksLikeFile =
-    entry.startsWith('.') || isAbsolute(entry) || (/\.(m?js|ts)$/.test(entry) && existsSync(path));
+    entry.startsWith('.') || isAbsolute(entry) || (/\.m?[jt]s$/.test(entry) && existsSync(path));
   if (!looksLikeFile) {
     try {
       return {
@@ -95,39 +85,12 @@ export function resolveModuleEntry(entry: string, cwd: string): ModuleSource {
         'fix the path or remove the entry.',
     );
   }
-  const exts = moduleExtensions();
-  if (!exts.includes(extname(path))) {
+  if (!MODULE_EXTENSIONS.includes(extname(path)) || DECLARATION.test(path)) {
     throw usageError(
       'MODULE_BAD_EXTENSION',
-      `modules.paths entry "${entry}": ${path} is not a ${exts.join(' or ')} file. ` +
-        'Compile TypeScript modules to JavaScript and list the .js file.',
+      `modules.paths entry "${entry}": ${path} is not a module file ` +
+        `(${MODULE_EXTENSIONS.join(', ')}; not a .d.ts). List the module's own file.`,
     );
   }
   return fileSource(path);
-}
-
-/** Imports a module file or package and returns its default export. */
-export async function importDefault(source: ModuleSource): Promise<unknown> {
-  let ns: unknown;
-  try {
-    ns = await import(source.specifier);
-  } catch (e) {
-    const err = toError(e);
-    throw usageError(
-      'MODULE_IMPORT_FAILED',
-      `Module ${source.label} failed to import: ${err.message}. Fix the file (or remove it from ` +
-        'modules.paths / modules.dir) and start again.',
-      err,
-    );
-  }
-  const value =
-    typeof ns === 'object' && ns !== null ? (ns as { default?: unknown }).default : undefined;
-  if (value === undefined) {
-    throw usageError(
-      'MODULE_INVALID',
-      `Module ${source.label} has no default export. End it with ` +
-        'export default defineProjection({ … }) or defineReaction({ … }).',
-    );
-  }
-  return value;
 }

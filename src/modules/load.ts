@@ -1,13 +1,8 @@
 import { resolve } from 'node:path';
 import { createUpcasterRegistry, type Upcaster } from '../dispatch/upcast.js';
 import { usageError } from '../lib/errors.js';
-import {
-  builtinModulesDir,
-  importDefault,
-  resolveModuleEntry,
-  scanModulesDir,
-  type ModuleSource,
-} from './discover.js';
+import { builtinModulesDir, resolveModuleEntry, scanModulesDir } from './discover.js';
+import { createModuleImporter, type ModuleImporter, type ModuleSource } from './importFile.js';
 import { toModuleDefinition, toUpcasters } from './guard.js';
 import type { ModuleDefinition } from './types.js';
 
@@ -18,6 +13,7 @@ import type { ModuleDefinition } from './types.js';
  * array is a list of upcasters; anything else must be a module definition. Every problem —
  * a file that does not import, a malformed definition, two modules with one name, an unknown
  * name in `modules.enabled` — stops start-up with exit 2 and a message naming the file.
+ * `.ts` / `.mts` files load like `.js` ones (importFile.ts says how).
  * Files load one at a time, in order, so the first problem reported is always the same one.
  */
 export interface ModuleSelection {
@@ -34,6 +30,7 @@ export interface LoadedModules {
 interface Found {
   modules: { module: ModuleDefinition; label: string }[];
   upcasters: Upcaster[];
+  importer: ModuleImporter;
 }
 
 async function loadSource(
@@ -41,7 +38,7 @@ async function loadSource(
   found: Found,
   upcastersOnly: boolean,
 ): Promise<void> {
-  const value = await importDefault(source);
+  const value = await found.importer.importDefault(source);
   if (upcastersOnly || Array.isArray(value)) {
     found.upcasters.push(...toUpcasters(value, source.label));
     return;
@@ -77,7 +74,7 @@ export async function loadModules(
   selection: ModuleSelection,
   options: { cwd: string },
 ): Promise<LoadedModules> {
-  const found: Found = { modules: [], upcasters: [] };
+  const found: Found = { modules: [], upcasters: [], importer: createModuleImporter() };
   let where: string;
   if (selection.paths.length > 0) {
     where = 'modules.paths';

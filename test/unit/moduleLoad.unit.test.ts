@@ -194,3 +194,50 @@ describe('loadModules: bad module files (exit 2, naming the file and the problem
     expect(err.code).toBe('UPCASTER_CYCLE');
   });
 });
+
+describe('loadModules: TypeScript module files', () => {
+  it('loads .ts, .mts and .mjs modules side by side from a folder', async () => {
+    const { modules } = await loadModules(sel({ dir: 'typescript' }), { cwd });
+    expect(modules.map((m) => [m.name, m.kind])).toEqual([
+      ['customers', 'projection'],
+      ['orders', 'projection'],
+      ['refunds', 'reaction'],
+    ]);
+  });
+
+  it('loads a lone .ts module listed in modules.paths', async () => {
+    const { modules } = await loadModules(sel({ paths: ['./typescript/orders.ts'] }), { cwd });
+    expect(modules.map((m) => m.name)).toEqual(['orders']);
+  });
+
+  it('rejects a declaration file in modules.paths', async () => {
+    const err = await failure({ paths: ['./good/alpha.d.ts'] });
+    expect(err.code).toBe('MODULE_BAD_EXTENSION');
+    expect(err.message).toContain('not a .d.ts');
+  });
+
+  it.each([
+    ['syntax-error.ts', /line 5/],
+    ['syntax-error.mjs', /line 4/],
+  ])('names the file and the line of a syntax error (%s)', async (name, line) => {
+    const err = await failure({ paths: [`./bad/${name}`] });
+    expect(err.code).toBe('MODULE_SYNTAX_ERROR');
+    expect(err.message).toContain(`Module ${join(FIXTURES, 'bad', name)} has a syntax error at`);
+    expect(err.message).toMatch(line);
+  });
+
+  it('names the file of a .ts module that throws on import', async () => {
+    const err = await failure({ paths: ['./bad/throws.ts'] });
+    expect(err.code).toBe('MODULE_IMPORT_FAILED');
+    expect(err.message).toContain(`Module ${join(FIXTURES, 'bad', 'throws.ts')} failed to import`);
+    expect(err.message).toContain('kaboom in a TypeScript module');
+  });
+
+  it('names a .ts module without a default export', async () => {
+    const err = await failure({ paths: ['./bad/no-default.ts'] });
+    expect(err.code).toBe('MODULE_INVALID');
+    expect(err.message).toContain(
+      `Module ${join(FIXTURES, 'bad', 'no-default.ts')} has no default`,
+    );
+  });
+});
