@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/logger.js';
-import type { Position } from './position.js';
+import { compareTimestamps, type Position } from './position.js';
 import type { CheckpointStore, ModuleMode } from './store.js';
 import { createWatermark } from './watermark.js';
 
@@ -108,6 +108,8 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
       return saving;
     },
     advanceIdle(position) {
+      // A stream started for an older module can report a time this module has already passed.
+      if (saved && compareTimestamps(position.clusterTime, saved.clusterTime) < 0) return;
       idle = position;
     },
     get pending() {

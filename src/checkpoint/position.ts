@@ -38,14 +38,51 @@ export function comparePositions(a: Position, b: Position): number {
   return compareTimestamps(a.clusterTime, b.clusterTime);
 }
 
+/** Whether two positions are the very same stream entry (same time, same token). */
+export function samePosition(a: Position, b: Position): boolean {
+  return (
+    compareTimestamps(a.clusterTime, b.clusterTime) === 0 &&
+    JSON.stringify(a.token) === JSON.stringify(b.token)
+  );
+}
+
+/**
+ * The position a stream serving all of `positions` must start from. Events of one transaction
+ * (a transfer's debit and credit) share a cluster time and differ only by their tokens. Tokens
+ * are not ordered here (their byte order is an internal encoding that changes between token
+ * versions: SERVER-29716, SERVER-66870), so two different tokens at the lowest time give a
+ * token-less position at that time: startAtOperationTime replays every event of that time, and
+ * each module's checkpoint and guards drop what it had already applied. Resuming after either
+ * token would skip the other module's rest of the transaction.
+ */
 export function minPosition(positions: readonly Position[]): Position | undefined {
   let min: Position | undefined;
   for (const p of positions) {
-    if (!min || comparePositions(p, min) < 0 || (comparePositions(p, min) === 0 && !p.token)) {
-      min = p;
+    const c = min ? comparePositions(p, min) : -1;
+    if (c < 0) min = p;
+    else if (c === 0 && min && min.token !== null && !samePosition(p, min)) {
+      min = p.token === null ? p : toPosition(null, min.clusterTime);
     }
   }
   return min;
+}
+
+/**
+ * The cluster time a resume token stands at, read from the token itself; undefined when the
+ * token has another format. A real server's token is a hex string whose first 9 bytes are a
+ * KeyString-encoded Timestamp: type byte 0x82, then t and i as big-endian uint32 (the server's
+ * own fast path reads just these 18 hex digits: SERVER-133517). The embedded fallback's token is
+ * those 8 bytes alone. An idle (post-batch) token must be paired with its own time, not with the
+ * last event's: a module that joined the stream later would refuse the older time as "behind".
+ */
+export function clusterTimeOfToken(token: ResumeToken | null | undefined): Timestamp | undefined {
+  const data: unknown = token?._data;
+  if (typeof data !== 'string') return undefined;
+  const hex = /^82([0-9a-f]{16})/i.exec(data)?.[1] ?? (/^[0-9a-f]{16}$/i.test(data) ? data : null);
+  if (!hex) return undefined;
+  const t = Number.parseInt(hex.slice(0, 8), 16);
+  const i = Number.parseInt(hex.slice(8, 16), 16);
+  return t > 0 ? new Timestamp({ t, i }) : undefined;
 }
 
 /** A cluster time `marginMs` before the given wall-clock time (used when the server reports none). */

@@ -19,6 +19,21 @@ export interface BulkSink {
   ): Promise<{ errors: OpError[] }>;
 }
 
+/**
+ * The write concern of a bulk write was not satisfied (`writeConcernError` in the reply, with or
+ * without per-op errors): the ops that did apply are not known to be durable, so the whole batch
+ * fails and is retried (source/errors.ts classifies it by its code: 79 and 100 are configuration
+ * errors, anything else is retried).
+ */
+export class WriteConcernFailedError extends Error {
+  readonly code: number | undefined;
+  constructor(collection: string, code: number | undefined, message: string) {
+    super(`${collection}: write concern not satisfied: ${message}`);
+    this.name = 'WriteConcernFailedError';
+    this.code = code;
+  }
+}
+
 export function createMongoSink(db: Db): BulkSink {
   return {
     async bulkWrite(collection, ops) {
@@ -27,6 +42,10 @@ export function createMongoSink(db: Db): BulkSink {
         return { errors: [] };
       } catch (e) {
         if (!(e instanceof MongoBulkWriteError)) throw e;
+        // The driver reports per-op errors first and keeps the write concern error in the
+        // result, where it is easy to miss.
+        const wce = e.result.getWriteConcernError();
+        if (wce) throw new WriteConcernFailedError(collection, wce.code, wce.errmsg ?? e.message);
         const list: unknown = e.writeErrors;
         const raw = (Array.isArray(list) ? list : [list]) as {
           index: number;
