@@ -77,7 +77,9 @@ export function createApplier(d: ApplierDeps): Applier {
         const err = toError(e);
         if (err instanceof LeaseLostError) throw err;
         const kind = classifyError(err);
-        if (o.strict && kind !== 'infrastructure') throw err;
+        // Fatal (no permission, a write concern the deployment cannot satisfy): no event is to
+        // blame and no retry heals it, so the lane fails and the daemon stops with the error.
+        if (kind === 'fatal' || (o.strict && kind !== 'infrastructure')) throw err;
         if (kind === 'infrastructure') {
           log.warn({ err, eventId: event.eventId }, 'database unavailable; retrying');
           await sleep(

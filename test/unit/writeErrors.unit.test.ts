@@ -4,7 +4,10 @@ import { silentLogger } from '../../src/observability/logger.js';
 import { classifyError } from '../../src/source/errors.js';
 import { createBatchWriter, WriteRejectedError } from '../../src/writer/batchWriter.js';
 import type { WriteIntent } from '../../src/writer/intents.js';
-import { createMongoSink } from '../../src/writer/sink.js';
+import { createMongoSink, WriteConcernFailedError } from '../../src/writer/sink.js';
+import type { ProjectorEvent } from '../../src/events/types.js';
+import { createLane } from '../../src/lanes/lane.js';
+import { defineProjection } from '../../src/modules/types.js';
 import { bulkWriteError, type WriteReply } from '../helpers/serverReplies.js';
 
 /**
@@ -100,5 +103,65 @@ describe('write errors of a replica set', () => {
       writeErrors: [{ index: 0, code: 13, errmsg: 'not authorized on bank to execute command' }],
     });
     expect(classifyError(e)).toBe('fatal');
+  });
+});
+
+describe('a lane meeting write errors', () => {
+  const module = defineProjection({
+    name: 'm',
+    version: 1,
+    handles: ['E'],
+    collections: ['c'],
+    apply: () => undefined,
+  });
+  const event = (aggregateId: string): ProjectorEvent => ({
+    eventId: `${aggregateId}-1`,
+    aggregateId,
+    aggregateType: 'T',
+    eventType: 'E',
+    eventVersion: '1.0',
+    version: 1,
+    eventTimestamp: new Date(0),
+    eventData: {},
+    eventMetadata: {},
+  });
+
+  async function run(fail: () => Error, failures: number) {
+    let calls = 0;
+    const parked: string[] = [];
+    let fatal: Error | undefined;
+    const l = createLane({
+      module,
+      maxInFlight: 10,
+      concurrency: 2,
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+      execute: () => (++calls <= failures ? Promise.reject(fail()) : Promise.resolve('applied')),
+      fetchVersions: () => Promise.resolve([]),
+      fetchBySourceId: () => Promise.resolve(undefined),
+      deadLetters: {
+        park: (l: { eventId: string }) => (parked.push(l.eventId), Promise.resolve()),
+      } as never,
+      logger: silentLogger(),
+      onFatal: (e) => (fatal = e),
+    });
+    await l.push({ event: event('a'), raw: {} });
+    await l.idle().catch(() => undefined);
+    await l.stop();
+    return { calls, parked, fatal };
+  }
+
+  it('retries a stepdown per-op error past maxAttempts instead of dead-lettering it', async () => {
+    const r = await run(() => new WriteRejectedError('rm: interrupted', 11602), 4);
+    expect(r).toMatchObject({ calls: 5, parked: [], fatal: undefined });
+  });
+
+  it('stops on a write concern the deployment cannot satisfy, dead-lettering nothing', async () => {
+    const r = await run(
+      () => new WriteConcernFailedError('rm', 100, 'Not enough data-bearing nodes'),
+      99,
+    );
+    expect(r.parked).toEqual([]);
+    expect(r.calls).toBe(1);
+    expect(r.fatal?.message).toMatch(/write concern not satisfied/);
   });
 });
