@@ -1,17 +1,28 @@
-import type { Db, Document } from 'mongodb';
+import { ReadPreference, type Db, type Document } from 'mongodb';
 import { EVENT_STORE } from '../events/eventStore.js';
 import type { RawEventDocument } from '../events/types.js';
 import { toError } from '../lib/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { backoffDelay, sleep } from '../lanes/backoff.js';
 import { classifyError } from './errors.js';
+import { positionAfter, scanQuery, type ScanPosition } from './scanPosition.js';
 
 /**
- * The catch-up source: every event of event_store in (aggregateId, version) order, read with one
- * cursor in batches. After a transient error it reopens after the last (aggregateId, version)
- * it delivered. Documents whose aggregateId is not a string sort apart and are delivered too
- * (the dispatcher dead-letters them); they are never used in a filter.
+ * The catch-up source: every event of event_store, in (aggregateId, version) order for valid
+ * envelopes, then the invalid ones (scanPosition.ts), read with one cursor per phase in batches.
+ * Each document comes with the position just after it, so a transient error — or a restart, from
+ * the position saved in the module's checkpoint — resumes the scan there.
+ *
+ * Reads go to the primary with read concern `majority` (issue 15, item 3): with a URI asking for
+ * secondaryPreferred, a lagging secondary would hide events older than the stream's start time
+ * (read on the primary), and a `local` read could apply writes that are rolled back later. The
+ * change stream itself only ever returns majority-committed changes.
  */
+export const CATCH_UP_READS = {
+  readPreference: ReadPreference.primary,
+  readConcern: { level: 'majority' as const },
+};
+
 export interface CatchUpOptions {
   db: Db;
   batchSize: number;
@@ -19,46 +30,55 @@ export interface CatchUpOptions {
   logger: Logger;
   /** Restrict the scan (replay): plain equality/range filter built by projectord, never from events. */
   filter?: Document;
+  /** Resume after this position (saved catch-up progress). */
+  after?: ScanPosition;
 }
 
-export async function* catchUpSource(o: CatchUpOptions): AsyncGenerator<RawEventDocument> {
-  let after: { aggregateId: string; version: number } | undefined;
+export interface ScannedEvent {
+  raw: RawEventDocument;
+  /** The position just after this event. */
+  position: ScanPosition;
+}
+
+const PHASES = ['ordered', 'rest'] as const;
+
+export async function* scanEventStore(o: CatchUpOptions): AsyncGenerator<ScannedEvent> {
+  let after = o.after;
   let failures = 0;
-  while (!o.signal.aborted) {
-    const resume: Document = after
-      ? {
-          $or: [
-            { aggregateId: { $gt: after.aggregateId } },
-            { aggregateId: { $eq: after.aggregateId }, version: { $gt: after.version } },
-          ],
+  for (const phase of PHASES) {
+    if (after?.phase === 'rest' && phase === 'ordered') continue;
+    while (!o.signal.aborted) {
+      const resume = scanQuery(phase, after);
+      const cursor = o.db
+        .collection(EVENT_STORE)
+        .find(o.filter ? { $and: [o.filter, resume] } : resume, CATCH_UP_READS)
+        .sort(phase === 'ordered' ? { aggregateId: 1, version: 1 } : { _id: 1 })
+        .skip(phase === 'rest' && after?.phase === 'rest' ? after.delivered : 0)
+        .batchSize(o.batchSize);
+      try {
+        for await (const doc of cursor) {
+          if (o.signal.aborted) return;
+          failures = 0;
+          after = positionAfter(doc, phase, after);
+          yield { raw: doc, position: after };
         }
-      : {};
-    const filter = o.filter ? { $and: [o.filter, resume] } : resume;
-    const cursor = o.db
-      .collection(EVENT_STORE)
-      .find(filter)
-      .sort({ aggregateId: 1, version: 1 })
-      .batchSize(o.batchSize);
-    try {
-      for await (const doc of cursor) {
-        if (o.signal.aborted) return;
-        failures = 0;
-        if (typeof doc.aggregateId === 'string' && typeof doc.version === 'number') {
-          after = { aggregateId: doc.aggregateId, version: doc.version };
-        }
-        yield doc;
+        break;
+      } catch (e) {
+        if (classifyError(e) !== 'infrastructure' && classifyError(e) !== 'other') throw e;
+        failures++;
+        if (failures > 50) throw e;
+        o.logger.warn({ err: toError(e) }, 'catch-up scan interrupted; resuming');
+        await sleep(backoffDelay(failures, 100, 10_000), o.signal);
+      } finally {
+        await cursor.close().catch(() => undefined);
       }
-      return;
-    } catch (e) {
-      if (classifyError(e) !== 'infrastructure' && classifyError(e) !== 'other') throw e;
-      failures++;
-      if (failures > 50) throw e;
-      o.logger.warn({ err: toError(e) }, 'catch-up scan interrupted; resuming');
-      await sleep(backoffDelay(failures, 100, 10_000), o.signal);
-    } finally {
-      await cursor.close().catch(() => undefined);
     }
   }
+}
+
+/** The documents of a scan alone (replay, rebuild, verify). */
+export async function* catchUpSource(o: CatchUpOptions): AsyncGenerator<RawEventDocument> {
+  for await (const { raw } of scanEventStore(o)) yield raw;
 }
 
 /** Events of one aggregate in a version range, in order (gap repair, dead-letter retry). */
@@ -70,7 +90,7 @@ export async function readVersions(
 ): Promise<RawEventDocument[]> {
   return db
     .collection(EVENT_STORE)
-    .find({ aggregateId: { $eq: aggregateId }, version: { $gte: from, $lte: to } })
+    .find({ aggregateId: { $eq: aggregateId }, version: { $gte: from, $lte: to } }, CATCH_UP_READS)
     .sort({ version: 1 })
     .toArray();
 }

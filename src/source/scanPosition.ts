@@ -1,0 +1,82 @@
+import type { Document } from 'mongodb';
+
+/**
+ * Where a scan of event_store stands: after which event it resumes. The scan has two phases so
+ * that every resume filter compares values of one BSON type with the order of the sort (a `$gt`
+ * on a string matches strings only: a resume by `aggregateId > "x"` used to skip every document
+ * whose aggregateId is an ObjectId, a number or missing — issue 15, item 11):
+ *
+ *  - `ordered`: events with a string aggregateId and a numeric version, in (aggregateId,
+ *    version) order — every valid event, served by the unique aggregate_version index;
+ *  - `rest`: everything else (invalid envelopes the dispatcher dead-letters), in `_id` order,
+ *    resumed by counting: they are few, and one delivered twice is harmless while one skipped
+ *    would be lost.
+ *
+ * Stored in the module's checkpoint as the catch-up goes (checkpoint/store.ts `catchUp.after`).
+ */
+export type ScanPosition =
+  { phase: 'ordered'; aggregateId: string; version: number } | { phase: 'rest'; delivered: number };
+
+const ORDERED: Document = { aggregateId: { $type: 'string' }, version: { $type: 'number' } };
+
+/** The query of one phase resumed after `after` (undefined: from the phase's first event). */
+export function scanQuery(phase: ScanPosition['phase'], after: ScanPosition | undefined): Document {
+  if (phase === 'rest') return { $nor: [ORDERED] };
+  if (after?.phase !== 'ordered') return ORDERED;
+  return {
+    ...ORDERED,
+    $or: [
+      { aggregateId: { $gt: after.aggregateId } },
+      { aggregateId: { $eq: after.aggregateId }, version: { $gt: after.version } },
+    ],
+  };
+}
+
+/** The position just after `doc` in the phase that delivered it. */
+export function positionAfter(
+  doc: Document,
+  phase: ScanPosition['phase'],
+  before: ScanPosition | undefined,
+): ScanPosition {
+  if (phase === 'ordered') {
+    return { phase, aggregateId: doc.aggregateId as string, version: doc.version as number };
+  }
+  return { phase, delivered: (before?.phase === 'rest' ? before.delivered : 0) + 1 };
+}
+
+/** Order of two scan positions (which of two modules' saved progress is further back). */
+export function compareScanPositions(a: ScanPosition, b: ScanPosition): number {
+  if (a.phase !== b.phase) return a.phase === 'ordered' ? -1 : 1;
+  if (a.phase === 'rest' && b.phase === 'rest') return a.delivered - b.delivered;
+  if (a.phase === 'ordered' && b.phase === 'ordered') {
+    if (a.aggregateId !== b.aggregateId) return a.aggregateId < b.aggregateId ? -1 : 1;
+    return a.version - b.version;
+  }
+  return 0;
+}
+
+/** Whether a document is valid for the ordered phase and sorts at or before `at`. */
+export function scannedBy(doc: Document, at: ScanPosition | undefined): boolean {
+  if (!at) return false;
+  if (at.phase === 'rest') return true;
+  if (typeof doc.aggregateId !== 'string' || typeof doc.version !== 'number') return false;
+  return (
+    compareScanPositions(
+      { phase: 'ordered', ...(doc as { aggregateId: string; version: number }) },
+      at,
+    ) <= 0
+  );
+}
+
+/** A stored scan position, read defensively (a wrong shape restarts the scan). */
+export function scanPositionFromStored(v: unknown): ScanPosition | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (o.phase === 'ordered' && typeof o.aggregateId === 'string' && typeof o.version === 'number') {
+    return { phase: 'ordered', aggregateId: o.aggregateId, version: o.version };
+  }
+  if (o.phase === 'rest' && typeof o.delivered === 'number' && o.delivered >= 0) {
+    return { phase: 'rest', delivered: o.delivered };
+  }
+  return undefined;
+}
