@@ -5,7 +5,8 @@ import { defineReaction, type Deadline, type ReactionContext } from '../src/modu
 import { financialFacts } from './lib/compliance-activity.js';
 import { isLargeTransaction } from './lib/compliance-rules.js';
 import { sagaDeadline, stateNotSavedYet } from './lib/saga-deadlines.js';
-import { dataText, reviewIdFor } from './lib/saga-ids.js';
+import { dataId, reviewIdFor } from './lib/saga-ids.js';
+import { metaIdOf } from './lib/validate.js';
 import {
   amlCheck,
   reportsFor,
@@ -78,8 +79,8 @@ async function onDebit(event: ProjectorEvent, ctx: ReactionContext): Promise<voi
   const reviewId = reviewIdFor(event);
   if (await ctx.findOne(COMPLIANCE_SAGA_STATE, reviewId)) return;
 
-  const transferId = dataText(event, 'transferId');
-  const correlationId: unknown = event.eventMetadata.correlationId;
+  const transferId = dataId(event, 'transferId');
+  const correlationId = metaIdOf(event, 'correlationId');
   const categories = facts.classification.complianceCategories;
   const required = await ctx.append({
     aggregateId: event.aggregateId,
@@ -108,7 +109,7 @@ async function onDebit(event: ProjectorEvent, ctx: ReactionContext): Promise<voi
     amount: facts.amount,
     currency: facts.currency,
     categories,
-    correlationId: typeof correlationId === 'string' ? correlationId : null,
+    correlationId,
     state: 'awaiting_review',
     currentStep: 'manualReview',
     overdue: false,
@@ -203,7 +204,7 @@ export default defineReaction({
   orderingKey: (event) =>
     event.eventType === 'FundsDebited'
       ? reviewIdFor(event)
-      : (dataText(event, 'reviewId') ?? event.aggregateId),
+      : (dataId(event, 'reviewId') ?? event.aggregateId),
   async react(event, ctx) {
     if (event.eventType === 'FundsDebited') await onDebit(event, ctx);
     else await onReviewCompleted(event, ctx);

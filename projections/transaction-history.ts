@@ -13,11 +13,12 @@ import { balanceStep, balanceUpdate, type RunningBalance } from './lib/runningBa
 import {
   dataOf,
   eventTime,
+  idField,
+  optionalIdField,
   optionalTextField,
   rateField,
   regulatoryFlagsOf,
   sourceIpOf,
-  textField,
 } from './lib/validate.js';
 
 /**
@@ -60,21 +61,22 @@ function rowOf(
   const data = dataOf(event);
   const f = FIELDS[event.eventType];
   const text = (key: string | undefined) => (key ? optionalTextField(data, key) : null);
+  const id = (key: string | undefined) => (key ? optionalIdField(data, key) : null);
   return {
     _id: event.eventId,
-    transactionId: textField(data, 'transferId'),
+    transactionId: idField(data, 'transferId'),
     accountId: event.aggregateId,
     eventId: event.eventId,
     transactionType: event.eventType,
     amount: m.amount,
     currency: optionalTextField(data, 'currency') ?? fallbackCurrency,
-    counterpartyAccountId: text(f.counterparty),
+    counterpartyAccountId: id(f.counterparty),
     reference: optionalTextField(data, 'reference'),
     description: text(f.description),
     timestamp: eventTime(event),
     feeAmount: m.fee,
     exchangeRate: rateField(data, 'exchangeRate'),
-    processedBy: text(f.processedBy),
+    processedBy: id(f.processedBy),
     sourceIp: sourceIpOf(event),
     regulatoryFlags: regulatoryFlagsOf(event),
   };

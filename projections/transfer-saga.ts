@@ -2,7 +2,7 @@ import { bankSettings, type SagaSettings } from '../src/config/bankSchema.js';
 import type { ProjectorEvent } from '../src/events/types.js';
 import { defineReaction, type Deadline, type ReactionContext } from '../src/modules/types.js';
 import { sagaDeadline, stateNotSavedYet } from './lib/saga-deadlines.js';
-import { dataText } from './lib/saga-ids.js';
+import { dataId } from './lib/saga-ids.js';
 import { issuedCredit, transferOfDebit } from './lib/saga-transfer-events.js';
 import {
   cancelDeadlines,
@@ -16,7 +16,7 @@ import {
   type TransferPayload,
   type TransferSagaDoc,
 } from './lib/saga-transfer-state.js';
-import { dataOf, textField } from './lib/validate.js';
+import { dataOf, idField } from './lib/validate.js';
 
 /**
  * `transfer-saga` (DOMAIN.md "Sagas"), one instance per transferId in `transfer_saga_state`,
@@ -117,7 +117,7 @@ async function onDeadline(deadline: Deadline, ctx: ReactionContext): Promise<voi
 }
 
 async function onCredit(event: ProjectorEvent, ctx: ReactionContext) {
-  const transferId = textField(dataOf(event), 'transferId');
+  const transferId = idField(dataOf(event), 'transferId');
   const doc = await ctx.findOne<TransferSagaDoc>(TRANSFER_SAGA_STATE, transferId);
   // No saga yet: an incoming transfer, or a credit ahead of its debit (the debit will find it).
   if (!doc) return;
@@ -136,7 +136,7 @@ async function onCredit(event: ProjectorEvent, ctx: ReactionContext) {
 }
 
 async function onReversal(event: ProjectorEvent, ctx: ReactionContext) {
-  const transferId = textField(dataOf(event), 'transferId');
+  const transferId = idField(dataOf(event), 'transferId');
   const doc = await ctx.findOne<TransferSagaDoc>(TRANSFER_SAGA_STATE, transferId);
   if (!doc || doc.state === 'Compensated' || doc.state === 'Completed') return;
   if (OPEN.includes(doc.state)) await cancelDeadlines(ctx, doc);
@@ -156,7 +156,7 @@ export default defineReaction({
   collections: [TRANSFER_SAGA_STATE],
   indexes: { [TRANSFER_SAGA_STATE]: [{ key: { state: 1 } }] },
   verifyIgnore: ['updatedAt'],
-  orderingKey: (event) => dataText(event, 'transferId') ?? event.aggregateId,
+  orderingKey: (event) => dataId(event, 'transferId') ?? event.aggregateId,
   async react(event, ctx) {
     if (event.eventType === 'FundsDebited') {
       await onDebit(event, ctx, bankSettings(ctx.settings).sagas.transfer);

@@ -9,6 +9,7 @@ import {
   fundsCredited,
   fundsDebited,
   type Issued,
+  type SimulatedEvent,
 } from '../../src/simulate/events.js';
 import { createPlanner } from '../../src/simulate/planner.js';
 import { createRandom } from '../../src/simulate/random.js';
@@ -38,7 +39,7 @@ function toRaw(input: AppendInput, version: number, at: Date): RawEventDocument 
   return storedEventDocument(input, version, at);
 }
 
-function inputsFor(cmd: Command, book: AccountBook, issued: Issued): AppendInput[] {
+function inputsFor(cmd: Command, book: AccountBook, issued: Issued): SimulatedEvent[] {
   switch (cmd.kind) {
     case 'open-account': {
       const acc = book.add(cmd.accountId, cmd.customerIps);

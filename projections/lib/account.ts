@@ -1,6 +1,13 @@
 import type { ProjectorEvent } from '../../src/events/types.js';
 import { initialBalanceOf, isMoneyEvent, movementOf } from './money.js';
-import { dataOf, eventTime, optionalDateField, optionalTextField, textField } from './validate.js';
+import {
+  dataOf,
+  eventTime,
+  optionalDateField,
+  optionalIdField,
+  optionalTextField,
+  textField,
+} from './validate.js';
 
 /**
  * The account's own facts, read from AccountCreated and AccountFrozen, and the account state
@@ -33,7 +40,7 @@ export function accountOpened(event: ProjectorEvent): AccountOpened {
     initialBalance: initialBalanceOf(event),
     currency: optionalTextField(data, 'currency') ?? DEFAULT_CURRENCY,
     createdAt: optionalDateField(data, 'createdAt', eventTime(event)),
-    createdBy: optionalTextField(data, 'createdBy'),
+    createdBy: optionalIdField(data, 'createdBy'),
   };
 }
 
@@ -41,7 +48,7 @@ export function accountFreeze(event: ProjectorEvent): AccountFreeze {
   const data = dataOf(event);
   return {
     frozenAt: optionalDateField(data, 'frozenAt', eventTime(event)),
-    frozenBy: optionalTextField(data, 'frozenBy'),
+    frozenBy: optionalIdField(data, 'frozenBy'),
     frozenReason: optionalTextField(data, 'reason'),
   };
 }

@@ -20,6 +20,9 @@ import {
   dataOf,
   EventValidationError,
   eventTime,
+  metaIdOf,
+  metaTextOf,
+  optionalIdField,
   optionalTextField,
   regulatoryFlagsOf,
   sourceIpOf,
@@ -39,12 +42,6 @@ export interface FinancialFacts {
   at: Date;
   sourceIp: string | null;
   classification: Classification;
-}
-
-function metaText(event: ProjectorEvent, key: string): string | null {
-  const meta: unknown = event.eventMetadata;
-  if (typeof meta !== 'object' || meta === null) return null;
-  return optionalTextField(meta as Record<string, unknown>, key, `eventMetadata.${key}`);
 }
 
 export function financialFacts(event: ProjectorEvent, rules: ComplianceRules): FinancialFacts {
@@ -71,10 +68,10 @@ export function financialFacts(event: ProjectorEvent, rules: ComplianceRules): F
 function performedBy(event: ProjectorEvent): string | null {
   const data = dataOf(event);
   for (const key of ['debitedBy', 'creditedBy', 'reversedBy']) {
-    const v = optionalTextField(data, key);
+    const v = optionalIdField(data, key);
     if (v !== null) return v;
   }
-  return metaText(event, 'producedBy');
+  return metaTextOf(event, 'producedBy');
 }
 
 /** The compliance cases an entry belongs to: the review a large debit opens, and any given. */
@@ -87,7 +84,7 @@ function complianceReferences(
   if (facts.kind === 'debit' && isLargeTransaction(facts.amount, rules)) {
     refs.push(reviewIdFor(event));
   }
-  const given = optionalTextField(dataOf(event), 'complianceReference');
+  const given = optionalIdField(dataOf(event), 'complianceReference');
   if (given !== null && !refs.includes(given)) refs.push(given);
   return refs;
 }
@@ -128,9 +125,9 @@ export function auditEntry(
     complianceReferences: complianceReferences(event, facts, rules),
     performedBy: performedBy(event),
     sourceIp: facts.sourceIp,
-    userAgent: metaText(event, 'userAgent'),
-    correlationId: metaText(event, 'correlationId'),
-    causationId: metaText(event, 'causationId'),
+    userAgent: metaTextOf(event, 'userAgent'),
+    correlationId: metaIdOf(event, 'correlationId'),
+    causationId: metaIdOf(event, 'causationId'),
     riskLevel: c.riskLevel,
     complianceCategories: c.complianceCategories,
     retentionDate: c.retentionDate,

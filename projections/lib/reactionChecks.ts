@@ -20,6 +20,7 @@ import { TRANSFER_SAGA_STATE } from './saga-transfer-state.js';
  * Sagas that legitimately wait (a review waits for a person) are counted, not judged.
  */
 export interface StoredEvent {
+  /** Ids in canonical form (src/events/ids.ts): an ObjectId as its hex. */
   eventId: string;
   aggregateId: string;
   eventType: string;
@@ -49,7 +50,7 @@ export async function storedEvents(db: Db): Promise<StoredEvent[]> {
   const docs = await eventStore(db).find({}).toArray();
   return docs.map((d) => ({
     eventId: idText(d.eventId),
-    aggregateId: text(d.aggregateId),
+    aggregateId: idText(d.aggregateId),
     eventType: text(d.eventType),
     version: Number(d.version),
     storedAt: d.storedAt instanceof Date ? d.storedAt : new Date(0),
@@ -61,7 +62,7 @@ export async function storedEvents(db: Db): Promise<StoredEvent[]> {
 export const ofType = (events: readonly StoredEvent[], type: string) =>
   events.filter((e) => e.eventType === type);
 
-const transferOf = (e: StoredEvent) => text(e.eventData.transferId);
+const transferOf = (e: StoredEvent) => idText(e.eventData.transferId);
 
 function repeated(keys: readonly string[], what: string): string[] {
   const counts = new Map<string, number>();
@@ -118,7 +119,7 @@ const repeatedFraudFreezes = (events: readonly StoredEvent[]): string[] =>
   repeated(
     ofType(events, 'AccountFrozen')
       .filter((e) => e.eventData.frozenBy === 'projectord:fraud-saga')
-      .map((e) => text(e.eventData.complianceReference)),
+      .map((e) => idText(e.eventData.complianceReference)),
     'fraud AccountFrozen for',
   );
 

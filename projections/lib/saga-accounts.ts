@@ -1,5 +1,5 @@
 import type { ProjectorEvent } from '../../src/events/types.js';
-import { dataText } from './saga-ids.js';
+import { dataId } from './saga-ids.js';
 
 /**
  * What a saga needs to know about an account, read from its own stream in event_store (the
@@ -32,6 +32,6 @@ export function creditOf(
   transferId: string,
 ): ProjectorEvent | undefined {
   return stream.find(
-    (e) => e.eventType === 'FundsCredited' && dataText(e, 'transferId') === transferId,
+    (e) => e.eventType === 'FundsCredited' && dataId(e, 'transferId') === transferId,
   );
 }

@@ -1,3 +1,4 @@
+import { canonicalId } from '../../src/events/ids.js';
 import type { ProjectorEvent } from '../../src/events/types.js';
 
 /**
@@ -5,17 +6,19 @@ import type { ProjectorEvent } from '../../src/events/types.js';
  * the compliance audit, the CLI) arrives at the same id for the same case, on every replay.
  */
 
-/** The id of a string field of eventData, or null when absent, empty or not a string. */
-export function dataText(event: ProjectorEvent, key: string): string | null {
+/**
+ * An id field of eventData in canonical form (events/ids.ts: an ObjectId as its hex), or null
+ * when absent, empty or not an id. Never throws: ordering keys are computed before validation.
+ */
+export function dataId(event: ProjectorEvent, key: string): string | null {
   const data: unknown = event.eventData;
   if (typeof data !== 'object' || data === null || !Object.hasOwn(data, key)) return null;
-  const v = (data as Record<string, unknown>)[key];
-  return typeof v === 'string' && v.length > 0 ? v : null;
+  return canonicalId((data as Record<string, unknown>)[key]) ?? null;
 }
 
 /** The compliance review a large debit opens: one per transfer (per debit event without one). */
 export function reviewIdFor(event: ProjectorEvent): string {
-  return `review-${dataText(event, 'transferId') ?? event.eventId}`;
+  return `review-${dataId(event, 'transferId') ?? event.eventId}`;
 }
 
 /** The compliance reference an AccountFrozen of the fraud saga carries: one per detection. */

@@ -4,6 +4,8 @@ import {
   amountField,
   dataOf,
   eventTime,
+  idField,
+  metaIdOf,
   optionalTextField,
   rateField,
   textField,
@@ -33,11 +35,10 @@ export interface TransferFacts {
 
 export function transferOfDebit(event: ProjectorEvent): TransferFacts {
   const data = dataOf(event);
-  const meta = event.eventMetadata as Record<string, unknown>;
   return {
-    transferId: textField(data, 'transferId'),
+    transferId: idField(data, 'transferId'),
     sourceAccountId: event.aggregateId,
-    destinationAccountId: textField(data, 'toAccountId'),
+    destinationAccountId: idField(data, 'toAccountId'),
     aggregateType: event.aggregateType,
     amount: amountField(data, 'amount'),
     feeAmount: amountField(data, 'feeAmount', 0),
@@ -45,7 +46,7 @@ export function transferOfDebit(event: ProjectorEvent): TransferFacts {
     exchangeRate: rateField(data, 'exchangeRate'),
     reference: optionalTextField(data, 'reference'),
     description: optionalTextField(data, 'description'),
-    correlationId: optionalTextField(meta, 'correlationId', 'eventMetadata.correlationId'),
+    correlationId: metaIdOf(event, 'correlationId'),
     debitEventId: event.eventId,
     debitedAt: eventTime(event),
   };

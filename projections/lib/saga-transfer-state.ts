@@ -69,17 +69,28 @@ export async function compensate(
   });
 }
 
+/**
+ * The credit of the transfer, wherever the command side wrote it: in the destination's stream,
+ * or in the source's — the seed article's `storeEvents` stamps every event of a TransferFunds
+ * with the source's aggregateId, so its one-step credit follows the debit in the source's own
+ * stream. Either way it is the transfer's credit (DOMAIN.md: "if no FundsCredited for the
+ * transfer exists"), and issuing another would create money. Narrow reads, destination first.
+ */
+async function creditOfTransfer(ctx: ReactionContext, doc: TransferSagaDoc) {
+  const filter = { types: ['FundsCredited'], data: { transferId: doc.transferId } };
+  for (const account of [doc.destinationAccountId, doc.sourceAccountId]) {
+    const credit = creditOf(await ctx.readStream(account, filter), doc.transferId);
+    if (credit) return credit;
+  }
+  return undefined;
+}
+
 /** Completes from the stream, or says why the destination cannot take the credit. */
 export async function checkDestination(
   ctx: ReactionContext,
   doc: TransferSagaDoc,
 ): Promise<'completed' | CompensationReason | 'open'> {
-  // Two narrow reads instead of the destination's whole history (a busy account has a long one).
-  const credits = await ctx.readStream(doc.destinationAccountId, {
-    types: ['FundsCredited'],
-    data: { transferId: doc.transferId },
-  });
-  const credit = creditOf(credits, doc.transferId);
+  const credit = await creditOfTransfer(ctx, doc);
   if (credit) {
     await cancelDeadlines(ctx, doc);
     save(ctx, {

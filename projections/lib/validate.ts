@@ -1,3 +1,4 @@
+import { canonicalId } from '../../src/events/ids.js';
 import type { ProjectorEvent } from '../../src/events/types.js';
 
 /**
@@ -46,6 +47,8 @@ function describe(value: unknown): string {
     return `string ${JSON.stringify(shown)}`;
   }
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  const bson = bsonType(value);
+  if (bson) return `a ${bson} ${(value as { toString(): string }).toString()}`;
   return `a value of type ${typeof value}`;
 }
 
@@ -64,15 +67,41 @@ function own(data: Data, key: string): unknown {
   return Object.hasOwn(data, key) ? data[key] : undefined;
 }
 
+function bsonType(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const t = (v as { _bsontype?: unknown })._bsontype;
+  return typeof t === 'string' ? t : undefined;
+}
+
+/**
+ * A number as a command side may store it: a JS number (BSON double or int; the article's
+ * command side writes these), or a BSON Decimal128, Long, Int32 or Double the driver did not
+ * turn into a number. Anything else is returned as is, for the caller to refuse.
+ */
+export function numberOf(v: unknown): unknown {
+  switch (bsonType(v)) {
+    case 'Decimal128':
+      return Number((v as { toString(): string }).toString());
+    case 'Long':
+      return (v as { toNumber(): number }).toNumber();
+    case 'Int32':
+    case 'Double':
+      return (v as { valueOf(): number }).valueOf();
+    default:
+      return v;
+  }
+}
+
 /** A money amount in [0, 1e12]; absent (or null) gives `fallback` when one is given. */
 export function amountField(data: Data, key: string, fallback?: number): number {
-  const v = own(data, key);
+  const stored = own(data, key);
+  const v = numberOf(stored);
   if ((v === undefined || v === null) && fallback !== undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_AMOUNT) {
     throw new EventValidationError(
       `eventData.${key}`,
       `must be a finite number from 0 to ${MAX_AMOUNT}`,
-      v,
+      stored,
     );
   }
   return v;
@@ -80,13 +109,14 @@ export function amountField(data: Data, key: string, fallback?: number): number 
 
 /** An exchange rate in (0, 1e6]; absent (or null) means 1. */
 export function rateField(data: Data, key: string): number {
-  const v = own(data, key);
+  const stored = own(data, key);
+  const v = numberOf(stored);
   if (v === undefined || v === null) return 1;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_EXCHANGE_RATE) {
     throw new EventValidationError(
       `eventData.${key}`,
       `must be a finite number above 0 and at most ${MAX_EXCHANGE_RATE}`,
-      v,
+      stored,
     );
   }
   return v;
@@ -113,6 +143,26 @@ export function optionalTextField(
   return v;
 }
 
+/**
+ * A required id (events/ids.ts): a non-empty string or an ObjectId, returned in its canonical
+ * form (an ObjectId as its hex), so ids compare and key the same whichever way they were stored.
+ */
+export function idField(data: Data, key: string, path = `eventData.${key}`): string {
+  const v = own(data, key);
+  const id = canonicalId(v);
+  if (id === undefined) {
+    throw new EventValidationError(path, 'must be a non-empty string or an ObjectId', v);
+  }
+  return id;
+}
+
+/** An optional id: absent, null or empty gives null; otherwise as `idField`. */
+export function optionalIdField(data: Data, key: string, path = `eventData.${key}`): string | null {
+  const v = own(data, key);
+  if (v === undefined || v === null || v === '') return null;
+  return idField(data, key, path);
+}
+
 /** An optional date: a Date or an ISO-8601 string; absent or null gives `fallback`. */
 export function optionalDateField(data: Data, key: string, fallback: Date): Date {
   const v = own(data, key);
@@ -137,11 +187,26 @@ export function eventTime(event: ProjectorEvent): Date {
   return v;
 }
 
+function metadataOf(event: ProjectorEvent): Data | null {
+  const meta: unknown = event.eventMetadata;
+  return typeof meta === 'object' && meta !== null ? (meta as Data) : null;
+}
+
 /** `eventMetadata.sourceIp`, or null. */
 export function sourceIpOf(event: ProjectorEvent): string | null {
-  const meta: unknown = event.eventMetadata;
-  if (typeof meta !== 'object' || meta === null) return null;
-  return optionalTextField(meta as Data, 'sourceIp', 'eventMetadata.sourceIp');
+  return metaTextOf(event, 'sourceIp');
+}
+
+/** A text field of `eventMetadata` (e.g. `userAgent`), or null when absent. */
+export function metaTextOf(event: ProjectorEvent, key: string): string | null {
+  const meta = metadataOf(event);
+  return meta ? optionalTextField(meta, key, `eventMetadata.${key}`) : null;
+}
+
+/** An id of `eventMetadata` (`correlationId`, `causationId`) in canonical form, or null. */
+export function metaIdOf(event: ProjectorEvent, key: string): string | null {
+  const meta = metadataOf(event);
+  return meta ? optionalIdField(meta, key, `eventMetadata.${key}`) : null;
 }
 
 /** `eventMetadata.regulatoryFlags` as a new array of strings ([] when absent). */

@@ -1,19 +1,22 @@
-import { ObjectId } from 'mongodb';
+import { canonicalId } from '../events/ids.js';
 import type { EventMetadata, ProjectorEvent, RawEventDocument } from '../events/types.js';
 
 /**
  * Checks the envelope of a raw event_store document before any module sees it (DESIGN.md
  * invariant 7). A bad envelope names the field; the raw values are never used in a filter.
  * `eventData` is checked to be an object; its fields are each module's business.
+ *
+ * Ids come in the canonical form of events/ids.ts: `eventId`, `aggregateId`, `commandId` and
+ * `eventMetadata.correlationId` / `causationId` may each be stored as a string or an ObjectId
+ * (the article's command side writes ObjectIds) and reach modules as strings. Metadata fields a
+ * command side left `undefined` are stored as null by the driver's defaults: they reach modules
+ * absent, as the command side meant.
  */
 export type Validated =
   { ok: true; event: ProjectorEvent } | { ok: false; field: string; message: string };
 
-export function idString(v: unknown): string | undefined {
-  if (typeof v === 'string' && v !== '') return v;
-  if (v instanceof ObjectId) return v.toHexString();
-  return undefined;
-}
+/** An id as text (events/ids.ts canonicalId): kept under this name for its many readers. */
+export const idString = canonicalId;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
@@ -26,14 +29,54 @@ function toDate(v: unknown): Date | undefined {
 
 const bad = (field: string, message: string): Validated => ({ ok: false, field, message });
 
+/** `eventVersion`: "1.0" when absent; a number a command side wrote (1, 2.5) as "1.0", "2.5". */
+function schemaVersion(v: unknown): string | undefined {
+  if (v === undefined || v === null) return '1.0';
+  if (typeof v === 'string') return v === '' ? undefined : v;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) {
+    return Number.isInteger(v) ? v.toFixed(1) : String(v);
+  }
+  return undefined;
+}
+
+const METADATA_IDS = ['correlationId', 'causationId'] as const;
+const isMetadataId = (k: string) => k === 'correlationId' || k === 'causationId';
+
+/**
+ * The metadata as modules see it: null and undefined fields left out, correlation and causation
+ * ids canonical. The stored object is reused when there is nothing to change (the hot path).
+ */
+function metadataOf(raw: unknown): EventMetadata {
+  if (!isObject(raw)) return {};
+  let changed = false;
+  for (const k in raw) {
+    const v = raw[k];
+    if (v === null || v === undefined || (isMetadataId(k) && typeof v !== 'string')) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return raw;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v !== null && v !== undefined) out[k] = v;
+  }
+  for (const k of METADATA_IDS) {
+    const id = canonicalId(out[k]);
+    if (id !== undefined) out[k] = id;
+  }
+  return out;
+}
+
 export function validateEnvelope(doc: RawEventDocument): Validated {
-  const eventId = idString(doc.eventId);
+  const eventId = canonicalId(doc.eventId);
   if (!eventId) return bad('eventId', 'eventId must be a non-empty string or an ObjectId');
-  const aggregateId = doc.aggregateId;
-  if (typeof aggregateId !== 'string' || aggregateId === '' || aggregateId.length > 512) {
+  const aggregateId = canonicalId(doc.aggregateId);
+  if (aggregateId === undefined || aggregateId.length > 512) {
     return bad(
       'aggregateId',
-      `aggregateId must be a non-empty string (got ${describe(aggregateId)})`,
+      `aggregateId must be a non-empty string of at most 512 characters or an ObjectId ` +
+        `(got ${describe(doc.aggregateId)})`,
     );
   }
   const version = doc.version;
@@ -46,34 +89,45 @@ export function validateEnvelope(doc: RawEventDocument): Validated {
       `eventType must be a non-empty string (got ${describe(doc.eventType)})`,
     );
   }
+  const eventVersion = schemaVersion(doc.eventVersion);
+  if (eventVersion === undefined) {
+    return bad(
+      'eventVersion',
+      `eventVersion must be a schema version like "1.0" (got ${describe(doc.eventVersion)})`,
+    );
+  }
   if (!isObject(doc.eventData)) {
     return bad('eventData', `eventData must be an object (got ${describe(doc.eventData)})`);
   }
   const eventTimestamp = toDate(doc.eventTimestamp) ?? toDate(doc.storedAt);
   if (!eventTimestamp) return bad('eventTimestamp', 'eventTimestamp must be a date');
-  const metadata = isObject(doc.eventMetadata) ? (doc.eventMetadata as EventMetadata) : {};
   const storedAt = toDate(doc.storedAt);
-  const commandId = idString(doc.commandId);
+  const commandId = canonicalId(doc.commandId);
   const event: ProjectorEvent = {
     eventId,
     aggregateId,
     aggregateType: typeof doc.aggregateType === 'string' ? doc.aggregateType : '',
     eventType: doc.eventType,
-    eventVersion: typeof doc.eventVersion === 'string' ? doc.eventVersion : '1.0',
+    eventVersion,
     version,
     eventTimestamp,
     ...(storedAt ? { storedAt } : {}),
     ...(commandId ? { commandId } : {}),
     eventData: doc.eventData,
-    eventMetadata: metadata,
+    eventMetadata: metadataOf(doc.eventMetadata),
   };
   return { ok: true, event };
 }
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing (missing)';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
+  if (v instanceof Date) return 'a Date';
+  if (typeof v === 'object') {
+    const type = (v as { _bsontype?: unknown })._bsontype;
+    return typeof type === 'string' ? `a ${type}` : 'an object';
+  }
   if (typeof v === 'string') return v === '' ? 'an empty string' : 'a string';
   return `${typeof v} ${JSON.stringify(v) ?? ''}`;
 }

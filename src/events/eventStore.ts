@@ -1,5 +1,6 @@
 import { ObjectId, type Collection, type Db, type Document } from 'mongodb';
 import { isDuplicateKeyError, ProjectordError } from '../lib/errors.js';
+import { canonicalId, idMatch, type StoredId } from './ids.js';
 import type { EventMetadata } from './types.js';
 
 /**
@@ -7,6 +8,9 @@ import type { EventMetadata } from './types.js';
  * appends to it. Appends use the store's optimistic concurrency: the next `version` of the
  * aggregate, and on a duplicate (aggregateId, version) a re-read and retry. A duplicate
  * `eventId` means the very same event was appended before: reported as `duplicate`, not an error.
+ * An aggregate is named by its canonical id (events/ids.ts) and appended to under the form its
+ * stream is stored with: a stream of ObjectId aggregateIds stays one stream, for the unique
+ * (aggregateId, version) index and for the command side that reads it back.
  */
 export const EVENT_STORE = 'event_store';
 
@@ -32,7 +36,8 @@ export async function ensureEventStoreIndexes(db: Db): Promise<void> {
 }
 
 export interface AppendInput {
-  aggregateId: string;
+  /** Canonical (a string) or as stored; a string is stored in the form the stream already has. */
+  aggregateId: StoredId;
   aggregateType: string;
   eventType: string;
   eventVersion?: string;
@@ -57,18 +62,36 @@ export interface Appended {
   duplicate: boolean;
 }
 
-export async function currentVersion(db: Db, aggregateId: string): Promise<number> {
+interface StreamTail {
+  version: number;
+  /** The aggregateId as the stream stores it (undefined: the stream is empty). */
+  stored?: StoredId;
+}
+
+const asStored = (v: unknown): StoredId | undefined =>
+  canonicalId(v) === undefined ? undefined : (v as StoredId);
+
+async function streamTail(db: Db, aggregateId: StoredId): Promise<StreamTail> {
   const last = await eventStore(db)
-    .find({ aggregateId: { $eq: aggregateId } }, { projection: { version: 1 } })
+    .find({ aggregateId: idOf(aggregateId) }, { projection: { version: 1, aggregateId: 1 } })
     .sort({ version: -1 })
     .limit(1)
     .next();
-  return typeof last?.version === 'number' ? last.version : 0;
+  if (typeof last?.version !== 'number') return { version: 0 };
+  const stored = asStored(last.aggregateId);
+  return stored === undefined ? { version: last.version } : { version: last.version, stored };
 }
 
-function idString(id: string | ObjectId): string {
-  return typeof id === 'string' ? id : id.toHexString();
+export async function currentVersion(db: Db, aggregateId: StoredId): Promise<number> {
+  return (await streamTail(db, aggregateId)).version;
 }
+
+/** The query operand of an aggregate: an ObjectId as itself, a string in either stored form. */
+function idOf(aggregateId: StoredId) {
+  return typeof aggregateId === 'string' ? idMatch(aggregateId) : { $eq: aggregateId };
+}
+
+const idString = (id: StoredId): string => canonicalId(id) ?? String(id);
 
 /** The document an append stores (DOMAIN.md "The event store"), stamped `at`. */
 export function storedEventDocument(input: AppendInput, version: number, at: Date): Document {
@@ -87,22 +110,46 @@ export function storedEventDocument(input: AppendInput, version: number, at: Dat
   };
 }
 
-function conflict(aggregateId: string, at: number, expected: number): ProjectordError {
+function conflict(aggregateId: StoredId, at: number, expected: number): ProjectordError {
   return new ProjectordError(
     'APPEND_CONFLICT',
-    `Aggregate ${aggregateId} is at version ${at}, expected ${expected}.`,
+    `Aggregate ${idString(aggregateId)} is at version ${at}, expected ${expected}.`,
   );
 }
 
 /**
- * Whether the aggregate's stream holds `version`: a lookup by the unique (aggregateId, version)
- * key with plain values, which every server answers from that index. (An expected version the
- * stream has not reached would otherwise leave a gap.)
+ * The event at `version` of the aggregate's stream, if any: a lookup by the unique
+ * (aggregateId, version) key with plain values, which every server answers from that index. (An
+ * expected version the stream has not reached would otherwise leave a gap.) Returns how that
+ * event stores the aggregateId.
  */
-async function hasVersion(db: Db, aggregateId: string, version: number): Promise<boolean> {
-  if (typeof aggregateId !== 'string') throw new TypeError('aggregateId must be a string');
-  const found = await eventStore(db).findOne({ aggregateId, version }, { projection: { _id: 1 } });
-  return found !== null;
+async function atVersion(
+  db: Db,
+  aggregateId: StoredId,
+  version: number,
+): Promise<{ stored: StoredId | undefined } | undefined> {
+  const found = await eventStore(db).findOne(
+    { aggregateId: idOf(aggregateId), version },
+    { projection: { aggregateId: 1 } },
+  );
+  return found ? { stored: asStored(found.aggregateId) } : undefined;
+}
+
+/** Where the next event goes: its version and the stream's stored aggregateId. */
+async function nextSlot(
+  db: Db,
+  input: AppendInput,
+  expected: number | undefined,
+): Promise<{ version: number; aggregateId: StoredId }> {
+  const given = input.aggregateId;
+  if (expected === undefined) {
+    const tail = await streamTail(db, given);
+    return { version: tail.version + 1, aggregateId: tail.stored ?? given };
+  }
+  if (expected === 0) return { version: 1, aggregateId: given };
+  const found = await atVersion(db, given, expected);
+  if (!found) throw conflict(given, await currentVersion(db, given), expected);
+  return { version: expected + 1, aggregateId: found.stored ?? given };
 }
 
 export async function appendEvent(
@@ -118,15 +165,8 @@ export async function appendEvent(
     // With an expected version the unique (aggregateId, version) index is the check: insert at
     // the next version and let a rival's event there refuse it. No read of the stream first.
     const expected = opts.expectedVersion;
-    if (
-      expected !== undefined &&
-      expected > 0 &&
-      !(await hasVersion(db, input.aggregateId, expected))
-    )
-      throw conflict(input.aggregateId, await currentVersion(db, input.aggregateId), expected);
-    const version =
-      expected !== undefined ? expected + 1 : (await currentVersion(db, input.aggregateId)) + 1;
-    const doc = storedEventDocument({ ...input, eventId }, version, now());
+    const { version, aggregateId } = await nextSlot(db, input, expected);
+    const doc = storedEventDocument({ ...input, aggregateId, eventId }, version, now());
     try {
       await coll.insertOne(doc);
       return { eventId: idString(eventId), version, duplicate: false };
@@ -144,7 +184,7 @@ export async function appendEvent(
       if (attempt >= maxRetries) {
         throw new ProjectordError(
           'APPEND_CONTENDED',
-          `Could not append ${input.eventType} to ${input.aggregateId} after ${maxRetries + 1} attempts: ` +
+          `Could not append ${input.eventType} to ${idString(input.aggregateId)} after ${maxRetries + 1} attempts: ` +
             `other writers keep taking the next version.`,
           { cause: e },
         );

@@ -1,5 +1,6 @@
 import type { Db, Document } from 'mongodb';
 import { eventStore } from '../events/eventStore.js';
+import { idMatch, sameId } from '../events/ids.js';
 import type { ProjectorEvent, RawEventDocument } from '../events/types.js';
 import type { StreamFilter } from '../modules/types.js';
 import type { UpcasterRegistry } from '../dispatch/upcast.js';
@@ -25,11 +26,13 @@ export interface EventFetcher {
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * The query of a filtered stream read. Values only ever as `$eq` operands (invariant 7); a field
- * name that is not a plain identifier is the module's bug and throws, naming it.
+ * The query of a filtered stream read. Values only ever as `$eq` / `$in` operands (invariant 7);
+ * a field name that is not a plain identifier is the module's bug and throws, naming it. The
+ * aggregate and string values are ids in canonical form, matched in either stored form
+ * (events/ids.ts): a transferId stored as an ObjectId is found by its hex.
  */
 export function streamQuery(aggregateId: string, filter: StreamFilter = {}): Document {
-  const query: Document = { aggregateId: { $eq: aggregateId } };
+  const query: Document = { aggregateId: idMatch(aggregateId) };
   if (filter.types) query.eventType = { $in: [...filter.types].map(String) };
   for (const [field, value] of Object.entries(filter.data ?? {})) {
     if (!FIELD.test(field)) {
@@ -37,7 +40,7 @@ export function streamQuery(aggregateId: string, filter: StreamFilter = {}): Doc
         `readStream filter field "${field}" is not a plain field name of eventData: use letters, digits and _ only.`,
       );
     }
-    query[`eventData.${field}`] = { $eq: value };
+    query[`eventData.${field}`] = typeof value === 'string' ? idMatch(value) : { $eq: value };
   }
   return query;
 }
@@ -53,7 +56,10 @@ export function matchesStreamFilter(
 ): boolean {
   if (filter.types && !filter.types.includes(String(eventType))) return false;
   const data = (eventData ?? {}) as Record<string, unknown>;
-  return Object.entries(filter.data ?? {}).every(([field, value]) => data[field] === value);
+  return Object.entries(filter.data ?? {}).every(
+    ([field, value]) =>
+      data[field] === value || (typeof value === 'string' && sameId(data[field], value)),
+  );
 }
 
 export function createEventFetcher(db: Db, upcasters: UpcasterRegistry): EventFetcher {

@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import { eventStore } from '../events/eventStore.js';
+import { canonicalId, storedForms } from '../events/ids.js';
 import { usageError } from '../lib/errors.js';
 import { copyOwned } from './copyOwned.js';
 import type { ProjectionRun } from './projectInto.js';
@@ -46,10 +47,8 @@ export async function matchedAggregates(
       { $group: { _id: '$aggregateId' } },
     ])
     .toArray();
-  return groups
-    .map((g) => g._id)
-    .filter((id): id is string => typeof id === 'string' && id !== '')
-    .sort();
+  const ids = groups.map((g) => canonicalId(g._id)).filter((id) => id !== undefined);
+  return [...new Set(ids)].sort();
 }
 
 export async function replayModule(o: ReplayOptions): Promise<ReplayResult> {
@@ -64,7 +63,7 @@ export async function replayModule(o: ReplayOptions): Promise<ReplayResult> {
   }
   const empty = { scanned: 0, handled: 0, invalid: 0 };
   if (aggregates.length === 0) return { aggregates, run: empty, replaced: 0, deleted: 0 };
-  const byAggregate = { aggregateId: { $in: aggregates } };
+  const byAggregate = { aggregateId: { $in: aggregates.flatMap(storedForms) } };
   return withTemporaryRun({ ...o, kind: 'replay', filter: byAggregate }, async (run, physical) => ({
     aggregates,
     run,

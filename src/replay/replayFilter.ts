@@ -1,4 +1,5 @@
 import type { Document } from 'mongodb';
+import { storedForms } from '../events/ids.js';
 import { usageError } from '../lib/errors.js';
 
 /**
@@ -83,7 +84,8 @@ export function selectionFilter(f: ReplayFilter, handles: readonly string[]): Do
   if (f.to) clauses.push({ eventTimestamp: { $lt: f.to } });
   if (f.types) clauses.push({ eventType: { $in: f.types } });
   if (f.aggregateTypes) clauses.push({ aggregateType: { $in: f.aggregateTypes } });
-  if (f.aggregates) clauses.push({ aggregateId: { $in: f.aggregates } });
+  // An aggregate id as given matches its stream in either stored form (events/ids.ts).
+  if (f.aggregates) clauses.push({ aggregateId: { $in: f.aggregates.flatMap(storedForms) } });
   return { $and: clauses };
 }
 

@@ -20,6 +20,9 @@ export const SCHEMA = {
   AccountFrozen: '1.0',
 } as const;
 
+/** What the simulator appends: its account ids are strings. */
+export type SimulatedEvent = AppendInput & { aggregateId: string };
+
 export interface Issued {
   commandId: ObjectId;
   at: Date;
@@ -55,7 +58,7 @@ function envelope(aggregateId: string, eventType: string, eventVersion: string, 
   };
 }
 
-export function accountCreated(cmd: OpenAccountCommand, issued: Issued): AppendInput {
+export function accountCreated(cmd: OpenAccountCommand, issued: Issued): SimulatedEvent {
   return {
     ...envelope(cmd.accountId, 'AccountCreated', SCHEMA.AccountCreated, issued),
     eventData: {
@@ -79,7 +82,7 @@ export function fundsDebited(
   cmd: TransferCommand,
   transferId: string,
   issued: Issued,
-): AppendInput {
+): SimulatedEvent {
   const common = {
     transferId,
     amount: units(cmd.amountCents),
@@ -110,7 +113,7 @@ export function fundsCredited(
   cmd: TransferCommand,
   transferId: string,
   issued: Issued,
-): AppendInput {
+): SimulatedEvent {
   return {
     ...envelope(cmd.to, 'FundsCredited', SCHEMA.FundsCredited, issued),
     eventData: {
@@ -130,7 +133,7 @@ export function fundsCredited(
   };
 }
 
-export function accountFrozen(cmd: FreezeCommand, issued: Issued): AppendInput {
+export function accountFrozen(cmd: FreezeCommand, issued: Issued): SimulatedEvent {
   return {
     ...envelope(cmd.accountId, 'AccountFrozen', SCHEMA.AccountFrozen, issued),
     eventData: {

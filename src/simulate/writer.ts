@@ -1,5 +1,5 @@
 import { ObjectId, type Db, type Document } from 'mongodb';
-import { appendEvent, eventStore, type AppendInput } from '../events/eventStore.js';
+import { appendEvent, eventStore } from '../events/eventStore.js';
 import { ProjectordError } from '../lib/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { AccountBook, AccountView } from './accountBook.js';
@@ -10,6 +10,7 @@ import {
   fundsCredited,
   fundsDebited,
   type Issued,
+  type SimulatedEvent,
 } from './events.js';
 
 /**
@@ -68,7 +69,7 @@ export function createCommandWriter(opts: WriterOptions): CommandWriter {
     }
   }
 
-  async function append(input: AppendInput, expectedVersion?: number): Promise<WrittenEvent> {
+  async function append(input: SimulatedEvent, expectedVersion?: number): Promise<WrittenEvent> {
     const appended = await appendEvent(db, input, { now, expectedVersion });
     // Fold our own event only when it is the next one we know; otherwise the tail read folds it.
     book.fold(input.aggregateId, {

@@ -1,5 +1,6 @@
 import { ReadPreference, type Db, type Document } from 'mongodb';
 import { EVENT_STORE } from '../events/eventStore.js';
+import { idMatch } from '../events/ids.js';
 import type { RawEventDocument } from '../events/types.js';
 import { toError } from '../lib/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -81,7 +82,10 @@ export async function* catchUpSource(o: CatchUpOptions): AsyncGenerator<RawEvent
   for await (const { raw } of scanEventStore(o)) yield raw;
 }
 
-/** Events of one aggregate in a version range, in order (gap repair, dead-letter retry). */
+/**
+ * Events of one aggregate in a version range, in order (gap repair, dead-letter retry). The
+ * aggregate is named canonically and matched in either stored form (events/ids.ts).
+ */
 export async function readVersions(
   db: Db,
   aggregateId: string,
@@ -90,7 +94,7 @@ export async function readVersions(
 ): Promise<RawEventDocument[]> {
   return db
     .collection(EVENT_STORE)
-    .find({ aggregateId: { $eq: aggregateId }, version: { $gte: from, $lte: to } }, CATCH_UP_READS)
+    .find({ aggregateId: idMatch(aggregateId), version: { $gte: from, $lte: to } }, CATCH_UP_READS)
     .sort({ version: 1 })
     .toArray();
 }

@@ -1,6 +1,12 @@
 import type { Db } from 'mongodb';
+import { sameId } from '../../src/events/ids.js';
 import { ACCOUNT_SUMMARY_VIEW } from '../../projections/account-summary.js';
-import { ofType, repeatedEffects, type StoredEvent } from '../../projections/lib/reactionChecks.js';
+import {
+  idText,
+  ofType,
+  repeatedEffects,
+  type StoredEvent,
+} from '../../projections/lib/reactionChecks.js';
 import { TRANSFER_SAGA_STATE } from '../../projections/lib/saga-transfer-state.js';
 import type { Config } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -31,7 +37,7 @@ export {
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export const transferEvents = (events: readonly StoredEvent[], type: string, transferId: string) =>
-  ofType(events, type).filter((e) => e.eventData.transferId === transferId);
+  ofType(events, type).filter((e) => sameId(e.eventData.transferId, transferId));
 
 /** transfer_saga_state by state; `open` lists the instances not Completed nor Compensated. */
 export async function transferSagas(
@@ -114,25 +120,25 @@ export function lateCreditRaces(
   creditDelayMs: number,
 ): Map<string, number> {
   const debitAt = new Map(
-    ofType(events, 'FundsDebited').map((e) => [text(e.eventData.transferId), e.storedAt]),
+    ofType(events, 'FundsDebited').map((e) => [idText(e.eventData.transferId), e.storedAt]),
   );
   const lateCommandCredits = new Set(
     ofType(events, 'FundsCredited')
       .filter((e) => e.eventData.creditedBy !== 'projectord:transfer-saga')
       .filter((e) => {
-        const debited = debitAt.get(text(e.eventData.transferId));
+        const debited = debitAt.get(idText(e.eventData.transferId));
         return debited !== undefined && e.storedAt.getTime() - debited.getTime() >= creditDelayMs;
       })
-      .map((e) => text(e.eventData.transferId)),
+      .map((e) => idText(e.eventData.transferId)),
   );
   return new Map(
     ofType(events, 'DebitReversed')
       .filter(
         (e) =>
           e.eventData.reason === 'destination_frozen' &&
-          lateCommandCredits.has(text(e.eventData.transferId)),
+          lateCommandCredits.has(idText(e.eventData.transferId)),
       )
-      .map((e) => [text(e.eventData.transferId), cents(e.eventData.amount)]),
+      .map((e) => [idText(e.eventData.transferId), cents(e.eventData.amount)]),
   );
 }
 
@@ -161,7 +167,9 @@ export async function phantomDebitTransfers(
   events: readonly StoredEvent[],
 ): Promise<Map<string, number>> {
   const stored = new Set(events.map((e) => e.eventId));
-  const debited = new Set(ofType(events, 'FundsDebited').map((e) => text(e.eventData.transferId)));
+  const debited = new Set(
+    ofType(events, 'FundsDebited').map((e) => idText(e.eventData.transferId)),
+  );
   const docs = await db
     .collection<{ _id: string; debitEventId: unknown }>(TRANSFER_SAGA_STATE)
     .find({})

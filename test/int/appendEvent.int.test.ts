@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import { ObjectId, type Db } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   appendEvent,
@@ -82,5 +82,26 @@ describe('appendEvent', () => {
   it('takes the next free version when racing writers collide (no expected version)', async () => {
     await Promise.all(Array.from({ length: 8 }, () => appendEvent(db, input('a5'))));
     expect(await versions('a5')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('appends to a stream stored under ObjectId ids in that form, named by its hex', async () => {
+    const account = new ObjectId();
+    await eventStore(db).insertOne({
+      ...input('x'),
+      aggregateId: account,
+      version: 1,
+      eventId: new ObjectId(),
+    });
+    const hex = account.toHexString();
+    expect(await appendEvent(db, input(hex))).toMatchObject({ version: 2, duplicate: false });
+    expect(await appendEvent(db, input(hex), { expectedVersion: 2 })).toMatchObject({ version: 3 });
+    const e = await conflictOf(appendEvent(db, input(hex), { expectedVersion: 2 }));
+    expect(e.code).toBe('APPEND_CONFLICT');
+    expect(await eventStore(db).countDocuments({ aggregateId: hex })).toBe(0);
+    const stream = await eventStore(db)
+      .find({ aggregateId: account })
+      .sort({ version: 1 })
+      .toArray();
+    expect(stream.map((d) => d.version as number)).toEqual([1, 2, 3]);
   });
 });

@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import { ObjectId, type Db } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import upcasters from '../../projections/upcasters.js';
 import { createUpcasterRegistry } from '../../src/dispatch/upcast.js';
@@ -78,6 +78,54 @@ describe('readStream with a filter', () => {
       aggregateId: { $eq: 'dst' },
       'eventData.transferId': { $eq: '{"$gt":""}' },
     });
+  });
+
+  it('reads a stream stored under ObjectId ids by their hex, on the server and in memory', async () => {
+    const account = new ObjectId();
+    const transfer = new ObjectId();
+    const base = { aggregateId: account, aggregateType: 'BankAccount', eventVersion: '1.0' };
+    const at = new Date();
+    await eventStore(db).insertMany([
+      {
+        ...base,
+        eventId: new ObjectId(),
+        eventType: 'AccountCreated',
+        version: 1,
+        eventTimestamp: at,
+        eventData: { accountNumber: 'n', accountHolder: 'h', accountType: 'checking' },
+      },
+      {
+        ...base,
+        eventId: new ObjectId(),
+        eventType: 'FundsCredited',
+        version: 2,
+        eventTimestamp: at,
+        eventData: { transferId: transfer, amount: 5, currency: 'USD' },
+      },
+      {
+        ...base,
+        eventId: new ObjectId(),
+        eventType: 'FundsCredited',
+        version: 3,
+        eventTimestamp: at,
+        eventData: { transferId: transfer.toHexString(), amount: 6, currency: 'USD' },
+      },
+    ]);
+    const f = fetcher();
+    const id = account.toHexString();
+    const filter = { types: ['FundsCredited'], data: { transferId: transfer.toHexString() } };
+    const found = await f.stream(id, filter);
+    expect(found.map((e) => [e.aggregateId, e.version])).toEqual([
+      [id, 2],
+      [id, 3],
+    ]);
+    expect((await f.versions(id, 1, 2)).map((x) => x.event.version)).toEqual([1, 2]);
+    const stored = await eventStore(db)
+      .find({ aggregateId: account })
+      .sort({ version: 1 })
+      .toArray();
+    const memory = stored.filter((d) => matchesStreamFilter(d.eventType, d.eventData, filter));
+    expect(memory.map((d) => d.version as number)).toEqual([2, 3]);
   });
 
   it('refuses a field name that is a path or an operator, naming it', () => {

@@ -122,6 +122,23 @@ describe('transfer saga: completing', () => {
     expect(state(w)?.state).toBe('Completed');
   });
 
+  it("finds the seed article's one-step credit in the source's own stream, and credits nothing", async () => {
+    // storeEvents stamps a TransferFunds' credit with the source's aggregateId: it follows the
+    // debit in the source's stream. A deadline firing before the credit is delivered must find
+    // it there, or it would credit the destination a second time.
+    const w = world();
+    debit(w);
+    await run(w);
+    const c = credit(w, 'src');
+    w.advance(2 * SEC);
+    await w.fireDue(transferSaga);
+    expect(state(w)).toMatchObject({ state: 'Completed', creditEventId: c.eventId });
+    expect(w.ofType('FundsCredited')).toEqual([c]);
+    await run(w);
+    expect(state(w)).toMatchObject({ state: 'Completed', creditEventId: c.eventId });
+    expect(pending(w)).toEqual([]);
+  });
+
   it('never compensates at the timeout when the credit exists but was not seen yet', async () => {
     const w = world();
     debit(w);
