@@ -6,7 +6,7 @@ import { toError } from '../lib/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { backoffDelay, sleep } from '../lanes/backoff.js';
 import { classifyError } from './errors.js';
-import { positionAfter, scanQuery, type ScanPosition } from './scanPosition.js';
+import { positionAfter, SCAN_PHASES, scanQuery, type ScanPosition } from './scanPosition.js';
 
 /**
  * The catch-up source: every event of event_store, in (aggregateId, version) order for valid
@@ -41,19 +41,17 @@ export interface ScannedEvent {
   position: ScanPosition;
 }
 
-const PHASES = ['ordered', 'rest'] as const;
-
 export async function* scanEventStore(o: CatchUpOptions): AsyncGenerator<ScannedEvent> {
   let after = o.after;
   let failures = 0;
-  for (const phase of PHASES) {
-    if (after?.phase === 'rest' && phase === 'ordered') continue;
+  for (const phase of SCAN_PHASES) {
+    if (after && SCAN_PHASES.indexOf(after.phase) > SCAN_PHASES.indexOf(phase)) continue;
     while (!o.signal.aborted) {
       const resume = scanQuery(phase, after);
       const cursor = o.db
         .collection(EVENT_STORE)
         .find(o.filter ? { $and: [o.filter, resume] } : resume, CATCH_UP_READS)
-        .sort(phase === 'ordered' ? { aggregateId: 1, version: 1 } : { _id: 1 })
+        .sort(phase === 'rest' ? { _id: 1 } : { aggregateId: 1, version: 1 })
         .skip(phase === 'rest' && after?.phase === 'rest' ? after.delivered : 0)
         .batchSize(o.batchSize);
       try {

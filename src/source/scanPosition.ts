@@ -1,4 +1,4 @@
-import type { Document } from 'mongodb';
+import { ObjectId, type Document } from 'mongodb';
 
 /**
  * Where a scan of event_store stands: after which event it resumes. The scan has two phases so
@@ -7,7 +7,10 @@ import type { Document } from 'mongodb';
  * whose aggregateId is an ObjectId, a number or missing — issue 15, item 11):
  *
  *  - `ordered`: events with a string aggregateId and a numeric version, in (aggregateId,
- *    version) order — every valid event, served by the unique aggregate_version index;
+ *    version) order — served by the unique aggregate_version index;
+ *  - `objectIds`: the same for events whose aggregateId is an ObjectId (the seed article's
+ *    command side may write account ids so; events/ids.ts): valid events too, in their own
+ *    (aggregateId, version) order on the same index;
  *  - `rest`: everything else (invalid envelopes the dispatcher dead-letters), in `_id` order,
  *    resumed by counting: they are few, and one delivered twice is harmless while one skipped
  *    would be lost.
@@ -15,16 +18,22 @@ import type { Document } from 'mongodb';
  * Stored in the module's checkpoint as the catch-up goes (checkpoint/store.ts `catchUp.after`).
  */
 export type ScanPosition =
-  { phase: 'ordered'; aggregateId: string; version: number } | { phase: 'rest'; delivered: number };
+  | { phase: 'ordered'; aggregateId: string; version: number }
+  | { phase: 'objectIds'; aggregateId: ObjectId; version: number }
+  | { phase: 'rest'; delivered: number };
+
+export const SCAN_PHASES = ['ordered', 'objectIds', 'rest'] as const;
 
 const ORDERED: Document = { aggregateId: { $type: 'string' }, version: { $type: 'number' } };
+const OBJECT_IDS: Document = { aggregateId: { $type: 'objectId' }, version: { $type: 'number' } };
 
 /** The query of one phase resumed after `after` (undefined: from the phase's first event). */
 export function scanQuery(phase: ScanPosition['phase'], after: ScanPosition | undefined): Document {
-  if (phase === 'rest') return { $nor: [ORDERED] };
-  if (after?.phase !== 'ordered') return ORDERED;
+  if (phase === 'rest') return { $nor: [ORDERED, OBJECT_IDS] };
+  const base = phase === 'ordered' ? ORDERED : OBJECT_IDS;
+  if (after?.phase !== phase) return base;
   return {
-    ...ORDERED,
+    ...base,
     $or: [
       { aggregateId: { $gt: after.aggregateId } },
       { aggregateId: { $eq: after.aggregateId }, version: { $gt: after.version } },
@@ -41,31 +50,43 @@ export function positionAfter(
   if (phase === 'ordered') {
     return { phase, aggregateId: doc.aggregateId as string, version: doc.version as number };
   }
+  if (phase === 'objectIds') {
+    return { phase, aggregateId: doc.aggregateId as ObjectId, version: doc.version as number };
+  }
   return { phase, delivered: (before?.phase === 'rest' ? before.delivered : 0) + 1 };
 }
 
 /** Order of two scan positions (which of two modules' saved progress is further back). */
 export function compareScanPositions(a: ScanPosition, b: ScanPosition): number {
-  if (a.phase !== b.phase) return a.phase === 'ordered' ? -1 : 1;
+  if (a.phase !== b.phase) return SCAN_PHASES.indexOf(a.phase) - SCAN_PHASES.indexOf(b.phase);
   if (a.phase === 'rest' && b.phase === 'rest') return a.delivered - b.delivered;
-  if (a.phase === 'ordered' && b.phase === 'ordered') {
-    if (a.aggregateId !== b.aggregateId) return a.aggregateId < b.aggregateId ? -1 : 1;
+  if (a.phase !== 'rest' && b.phase !== 'rest') {
+    const x = keyOf(a.aggregateId);
+    const y = keyOf(b.aggregateId);
+    if (x !== y) return x < y ? -1 : 1;
     return a.version - b.version;
   }
   return 0;
+}
+
+/** An aggregateId as it sorts within its phase (an ObjectId's hex sorts as its bytes do). */
+const keyOf = (id: string | ObjectId) => (typeof id === 'string' ? id : id.toHexString());
+
+function orderedPositionOf(doc: Document): ScanPosition | undefined {
+  if (typeof doc.version !== 'number') return undefined;
+  const version = doc.version;
+  const id: unknown = doc.aggregateId;
+  if (typeof id === 'string') return { phase: 'ordered', aggregateId: id, version };
+  if (id instanceof ObjectId) return { phase: 'objectIds', aggregateId: id, version };
+  return undefined;
 }
 
 /** Whether a document is valid for the ordered phase and sorts at or before `at`. */
 export function scannedBy(doc: Document, at: ScanPosition | undefined): boolean {
   if (!at) return false;
   if (at.phase === 'rest') return true;
-  if (typeof doc.aggregateId !== 'string' || typeof doc.version !== 'number') return false;
-  return (
-    compareScanPositions(
-      { phase: 'ordered', ...(doc as { aggregateId: string; version: number }) },
-      at,
-    ) <= 0
-  );
+  const position = orderedPositionOf(doc);
+  return position !== undefined && compareScanPositions(position, at) <= 0;
 }
 
 /** A stored scan position, read defensively (a wrong shape restarts the scan). */
@@ -74,6 +95,13 @@ export function scanPositionFromStored(v: unknown): ScanPosition | undefined {
   const o = v as Record<string, unknown>;
   if (o.phase === 'ordered' && typeof o.aggregateId === 'string' && typeof o.version === 'number') {
     return { phase: 'ordered', aggregateId: o.aggregateId, version: o.version };
+  }
+  if (
+    o.phase === 'objectIds' &&
+    o.aggregateId instanceof ObjectId &&
+    typeof o.version === 'number'
+  ) {
+    return { phase: 'objectIds', aggregateId: o.aggregateId, version: o.version };
   }
   if (o.phase === 'rest' && typeof o.delivered === 'number' && o.delivered >= 0) {
     return { phase: 'rest', delivered: o.delivered };

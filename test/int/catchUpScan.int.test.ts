@@ -54,7 +54,14 @@ function interruptedOnce(db: Db, afterDocs: number): Db {
 
 describe('catch-up scan', () => {
   let db: Db;
+  // Account ids as the seed article's command side may write them (events/ids.ts).
+  const x = ObjectId.createFromHexString('64b7f0c2a1b2c3d4e5f60701');
+  const y = ObjectId.createFromHexString('64b7f0c2a1b2c3d4e5f60702');
   const docs: Document[] = [
+    { aggregateId: y, version: 2 },
+    { aggregateId: x, version: 1 },
+    { aggregateId: y, version: 1 },
+    { aggregateId: x, version: 2 },
     { aggregateId: 'a', version: 1 },
     { aggregateId: 'a', version: 2 },
     { aggregateId: 'b', version: 1 },
@@ -96,6 +103,16 @@ describe('catch-up scan', () => {
         'b1',
         'c1',
         'd1',
+      ]);
+      // ObjectId aggregates in their own (aggregateId, version) phase, not in storage order.
+      const byAggregate = seen.filter((d) =>
+        [x, y].some((id) => id.equals(d.aggregateId as ObjectId)),
+      );
+      expect(byAggregate.map((d) => `${String(d.aggregateId)}@${String(d.version)}`)).toEqual([
+        `${x.toHexString()}@1`,
+        `${x.toHexString()}@2`,
+        `${y.toHexString()}@1`,
+        `${y.toHexString()}@2`,
       ]);
     },
   );
