@@ -12,6 +12,7 @@ export type {
   GuardedUpdate,
   ModuleDefinition,
   NewEvent,
+  PartitionInfo,
   ProjectionContext,
   ProjectionDefinition,
   ReactionContext,

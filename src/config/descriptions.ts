@@ -21,6 +21,8 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'modules.enabled': 'Run only these module names; empty runs every module loaded.',
   'modules.settings':
     'Per-module settings, `{ <module name>: { … } }`, handed to the module as `ctx.settings`. File only (no environment variable).',
+  'modules.partitions':
+    'Partitions per module, `{ <module name>: N }` (default 1): the module\'s ordering keys are split by a stable hash into N partitions, each with its own lease and checkpoint, spread over the running instances (docs/OPERATIONS.md "Partitions"). Change it only with every instance stopped. File only.',
   'source.catchUpBatchSize':
     'Events read per batch when a module catches up by scanning event_store.',
   'source.batchSize': 'Change-stream batch size (events per getMore).',

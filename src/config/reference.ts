@@ -50,7 +50,10 @@ function bounds(n: JsonNode): string {
 function typeOf(n: JsonNode): string {
   if (n.enum) return `one of ${n.enum.map((v) => `\`${String(v)}\``).join(', ')}`;
   if (n.type === 'array') return `list of ${n.items?.type ?? 'value'}s`;
-  if (n.type === 'object') return 'map of objects';
+  if (n.type === 'object') {
+    const values = n.additionalProperties as JsonNode | undefined;
+    return values?.type && values.type !== 'object' ? `map of ${typeOf(values)}` : 'map of objects';
+  }
   const b = n.type === 'integer' || n.type === 'number' ? bounds(n) : '';
   return b ? `${n.type ?? 'value'} (${b})` : (n.type ?? 'value');
 }

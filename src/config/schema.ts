@@ -11,6 +11,14 @@ import { bankSchema } from './bankSchema.js';
 const ms = (def: number, min = 0) => z.number().int().min(min).default(def);
 const count = (def: number, min = 1) => z.number().int().min(min).default(def);
 
+export const MAX_PARTITIONS = 1024;
+const PARTITIONS_RULE = `must be a whole number of partitions from 1 to ${MAX_PARTITIONS}`;
+const partitionCount = z
+  .number({ error: PARTITIONS_RULE })
+  .int({ error: PARTITIONS_RULE })
+  .min(1, { error: PARTITIONS_RULE })
+  .max(MAX_PARTITIONS, { error: PARTITIONS_RULE });
+
 export const mongoUriSchema = z.string().refine((v) => /^mongodb(\+srv)?:\/\/[^\s/]+/.test(v), {
   message: 'must be a MongoDB connection string like mongodb://host:27017 (or mongodb+srv://…)',
 });
@@ -50,6 +58,8 @@ export const configSchema = z
         enabled: z.array(z.string().min(1)).default([]),
         /** Per-module settings handed to the module as `ctx.settings`. */
         settings: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+        /** Partitions per module, `{ <module>: N }`; a module not named has 1 (src/partitions). */
+        partitions: z.record(z.string().min(1), partitionCount).default({}),
       })
       .strict()
       .prefault({}),

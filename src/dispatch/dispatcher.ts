@@ -8,7 +8,8 @@ import { idString } from './validate.js';
 import type { UpcasterRegistry } from './upcast.js';
 
 /**
- * Routes one raw event to the module pipelines that handle its type: validate the envelope,
+ * Routes one raw event to the module pipelines that handle its type and own its ordering key's
+ * partition (partitions/slots.ts): validate the envelope,
  * upcast, register it with each module's checkpointer (stream events only), push it into the
  * lane (which may wait: backpressure). An invalid envelope or a failing upcaster dead-letters the
  * event for each module that would have handled it, naming the field.
@@ -18,6 +19,8 @@ export interface Dispatcher {
     raw: RawEventDocument,
     targets: readonly ModulePipeline[],
     stream?: { seq: number; position: Position },
+    /** Told of each pipeline the event was pushed to (catch-up counts with it). */
+    onPushed?: (p: ModulePipeline) => void,
   ): Promise<void>;
 }
 
@@ -38,8 +41,12 @@ export function createDispatcher(deps: {
     const type = raw.eventType;
     // The event's own id when it has one (string or ObjectId), else its storage _id.
     const eventId = idString(raw.eventId) ?? idString(raw._id) ?? String(raw._id);
+    // Once per module, not per partition: an invalid envelope has no key to route by.
+    const seen = new Set<string>();
     for (const p of targets) {
       if (typeof type === 'string' && !p.handles.has(type)) continue;
+      if (seen.has(p.module.name)) continue;
+      seen.add(p.module.name);
       await deps.deadLetters.invalid({
         module: p.module.name,
         eventId,
@@ -55,7 +62,7 @@ export function createDispatcher(deps: {
   }
 
   return {
-    async dispatch(raw, targets, stream) {
+    async dispatch(raw, targets, stream, onPushed) {
       const v = prepareEvent(raw, deps.upcasters);
       const event = v.ok ? v.event : undefined;
       const problem = v.ok ? undefined : { field: v.field, message: v.message };
@@ -73,9 +80,14 @@ export function createDispatcher(deps: {
         for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
         return;
       }
-      let handledBy = 0;
+      // Ignored: no module here wants it at all (one partition's owner elsewhere is not "ignored").
+      let wantedBy = 0;
       for (const p of targets) {
-        const handled = p.handles.has(event.eventType) && (!stream || p.wants(stream.position));
+        const wanted = p.handles.has(event.eventType) && (!stream || p.wants(stream.position));
+        if (wanted) wantedBy++;
+        // The key is asked only of an event the module handles (a custom orderingKey may not
+        // know other types); another partition's key is none of this slot's business.
+        const handled = wanted && p.owns(event);
         if (stream)
           p.checkpointer.register(
             stream.seq,
@@ -84,18 +96,18 @@ export function createDispatcher(deps: {
             handled,
           );
         if (!handled) {
-          p.lane.observe(event);
+          if (!wanted) p.lane.observe(event);
           continue;
         }
-        handledBy++;
         const seq = stream?.seq;
         await p.lane.push({
           event,
           raw,
           ...(seq === undefined ? {} : { done: () => p.checkpointer.finish(seq) }),
         });
+        onPushed?.(p);
       }
-      if (handledBy === 0) deps.onIgnored?.(event.eventType);
+      if (wantedBy === 0) deps.onIgnored?.(event.eventType);
     },
   };
 }

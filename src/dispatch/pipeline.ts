@@ -10,14 +10,26 @@ import type { ReactionServices } from '../modules/context.js';
 import { createModuleRunner } from '../modules/runner.js';
 import type { ModuleDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
+import {
+  createPartitionRouter,
+  slotOf,
+  type PartitionRouter,
+  type Slot,
+} from '../partitions/slots.js';
 import type { BatchWriter } from '../writer/batchWriter.js';
 
 /**
- * Everything one module needs in one epoch of the daemon: its runner, lane and checkpointer,
- * and the position it joined the stream at (events before it were already applied).
+ * Everything one slot (a module, or one partition of it: partitions/slots.ts) needs in one
+ * epoch of the daemon: its runner, lane and checkpointer, and the position it joined the
+ * stream at (events before it were already applied). The slot's name keys its checkpoint and
+ * tags its writes (the writer fences them by the slot's lease).
  */
 export interface ModulePipeline {
   module: ModuleDefinition;
+  slot: Slot;
+  /** Whether the event's ordering key falls in this slot's partition. */
+  owns(event: ProjectorEvent): boolean;
+  ownsKey(key: string): boolean;
   lane: Lane;
   checkpointer: Checkpointer;
   handles: ReadonlySet<string>;
@@ -48,6 +60,12 @@ export interface PipelineDeps {
   };
   onOutcome?(module: string, event: ProjectorEvent, outcome: Outcome, ms: number): void;
   onFatal?(module: string, error: Error): void;
+  /** The partition this pipeline runs (default: the whole module, one partition). */
+  slot?: Slot;
+  /** The module's router, shared by its slots (default: one of its own). */
+  router?: PartitionRouter;
+  /** Fencing token of the slot's lease now (for `ctx.partition`); default 0. */
+  fence?(): number;
 }
 
 export function createModulePipeline(
@@ -56,10 +74,22 @@ export function createModulePipeline(
   d: PipelineDeps,
 ): ModulePipeline {
   const { config } = d;
+  const slot = d.slot ?? slotOf(module.name, 0, 1);
+  const router = d.router ?? createPartitionRouter(module, slot.count);
+  // Writes are tagged with the slot, not the module: the writer's fencing asks for its lease.
+  const writer: BatchWriter = {
+    commit: (_module, intents) => d.writer.commit(slot.name, intents),
+    flush: () => d.writer.flush(),
+    get pendingOps() {
+      return d.writer.pendingOps;
+    },
+  };
+  const fence = d.fence ?? (() => 0);
   const runner = createModuleRunner({
     db: d.db,
     module,
-    writer: d.writer,
+    writer,
+    partition: () => ({ index: slot.partition, count: slot.count, fence: fence() }),
     settings: { bank: config.bank, ...(config.modules.settings[module.name] ?? {}) },
     logger: d.logger,
     signal: d.signal,
@@ -83,7 +113,7 @@ export function createModulePipeline(
     ...(d.onFatal ? { onFatal: (err) => d.onFatal?.(module.name, err) } : {}),
   });
   const checkpointer = createCheckpointer({
-    module: module.name,
+    module: slot.name,
     moduleVersion: module.version,
     instanceId: config.instanceId ?? 'unknown',
     store: d.checkpoints,
@@ -95,6 +125,9 @@ export function createModulePipeline(
   let joined = joinedAt;
   return {
     module,
+    slot,
+    owns: (event) => slot.count === 1 || router.ofEvent(event) === slot.partition,
+    ownsKey: (key) => slot.count === 1 || router.ofKey(key) === slot.partition,
     lane,
     checkpointer,
     handles: new Set(module.handles),

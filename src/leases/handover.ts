@@ -139,26 +139,55 @@ async function acquireWithin(o: TakeOverOptions, waitMs: number, owner: string):
 }
 
 /**
+ * Takes several leases at once (every partition of a module: `<module>#<p>`), each as
+ * `takeOverLease` does, concurrently so the waits overlap. Held only when all are: if one fails,
+ * the others are released and the first error is thrown.
+ */
+export async function takeOverLeases(
+  o: Omit<TakeOverOptions, 'module'>,
+  slots: readonly string[],
+): Promise<HeldLease> {
+  const results = await Promise.allSettled(slots.map((module) => takeOverLease({ ...o, module })));
+  const held = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const release = async () => {
+    await Promise.all(held.map((h) => h.release()));
+  };
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) {
+    await release();
+    throw failed.reason;
+  }
+  return {
+    assertHeld: () => held.forEach((h) => h.assertHeld()),
+    release,
+  };
+}
+
+/**
  * The `exclusive` option of rebuildModule for `projectord rebuild`: its own instance id
- * (`rebuild:<instanceId>`) and the configured lease timing.
+ * (`rebuild:<instanceId>`) and the configured lease timing; every one of `slots` (the module's
+ * partitions; default the module's own lease) is taken.
  */
 export function rebuildExclusively(o: {
   db: Db;
   config: Config;
   module: string;
+  slots?: readonly string[];
   logger: Logger;
   signal?: AbortSignal;
 }): () => Promise<HeldLease> {
   const instanceId = `rebuild:${o.config.instanceId ?? `${process.pid}`}`;
   const { ttlMs, heartbeatMs } = o.config.leases;
   return () =>
-    takeOverLease({
-      manager: createLeaseManager({ db: o.db, instanceId, ttlMs, heartbeatMs, logger: o.logger }),
-      instanceId,
-      module: o.module,
-      ttlMs,
-      heartbeatMs,
-      logger: o.logger,
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
+    takeOverLeases(
+      {
+        manager: createLeaseManager({ db: o.db, instanceId, ttlMs, heartbeatMs, logger: o.logger }),
+        instanceId,
+        ttlMs,
+        heartbeatMs,
+        logger: o.logger,
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+      o.slots ?? [o.module],
+    );
 }

@@ -24,7 +24,7 @@ export async function catchUpModules(
     'reading the cluster time',
   );
   for (const p of targets) await setMode(p, 'catching-up', c);
-  logger.info({ modules: targets.map((p) => p.module.name) }, 'catching up from event_store');
+  logger.info({ modules: targets.map((p) => p.slot.name) }, 'catching up from event_store');
   let n = 0;
   // Per module: events handled and the newest append time, for the first checkpoint.
   const tally = new Map(targets.map((p) => [p, { applied: 0, lastEventAt: null as Date | null }]));
@@ -34,14 +34,14 @@ export async function catchUpModules(
     signal,
     logger,
   })) {
-    await c.dispatcher.dispatch(raw, targets);
-    for (const [p, t] of tally) {
-      if (typeof raw.eventType !== 'string' || !p.handles.has(raw.eventType)) continue;
+    await c.dispatcher.dispatch(raw, targets, undefined, (p) => {
+      const t = tally.get(p);
+      if (!t) return;
       t.applied++;
       if (raw.storedAt instanceof Date && (!t.lastEventAt || raw.storedAt > t.lastEventAt)) {
         t.lastEventAt = raw.storedAt;
       }
-    }
+    });
     if (++n % 10_000 === 0) logger.info({ events: n }, 'catching up');
   }
   await Promise.all(targets.map((p) => p.lane.idle()));
@@ -51,9 +51,9 @@ export async function catchUpModules(
   for (const p of targets) {
     p.setJoined(joined);
     p.checkpointer.mode = 'live';
-    c.hooks.onModeChange?.(p.module.name, 'live');
+    c.hooks.onModeChange?.(p.slot.name, 'live');
     const t = tally.get(p);
-    await c.checkpoints.save(p.module.name, {
+    await c.checkpoints.save(p.slot.name, {
       position: joined,
       moduleVersion: p.module.version,
       mode: 'live',

@@ -2,6 +2,8 @@ import type { Db } from 'mongodb';
 import type { Config } from '../config/schema.js';
 import type { ReactionServices } from '../modules/context.js';
 import type { Logger } from '../observability/logger.js';
+import type { Partitioning } from '../partitions/counts.js';
+import type { SplitRebuilds } from '../partitions/splitRebuild.js';
 import type { ChangeStreamSourceOptions, SourceItem } from '../source/changeStream.js';
 import type { DaemonServices } from './services.js';
 import type { DaemonHooks } from './status.js';
@@ -14,6 +16,12 @@ export interface DaemonContext extends DaemonServices {
   hooks: DaemonHooks;
   now(): Date;
   reactions?: ReactionServices;
+  /** Each module's partition count and key router (partitions/counts.ts). */
+  partitioning: Partitioning;
+  /** Fencing token of this instance's lease on the slot now; 0 without leases. */
+  fence(slot: string): number;
+  /** Version rebuilds of split projections, with leases only (partitions/splitRebuild.ts). */
+  splitRebuilds?: SplitRebuilds;
   /** The live source (a seam for tests). */
   source(o: ChangeStreamSourceOptions): AsyncGenerator<SourceItem>;
 }

@@ -7,6 +7,8 @@ import { toError } from '../lib/errors.js';
 import type { ReactionServices } from '../modules/context.js';
 import type { Deadline, ModuleDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
+import { createPartitioning, type Partitioning } from '../partitions/counts.js';
+import { createSplitRebuilds } from '../partitions/splitRebuild.js';
 import {
   changeStreamSource,
   type ChangeStreamSourceOptions,
@@ -49,12 +51,20 @@ export interface DaemonOptions {
   reactions?: ReactionServices;
   hooks?: DaemonHooks;
   /**
-   * Which modules this instance runs (leases). Absent: all of them. When the set changes
+   * Which slots (modules, or partitions of them: partitions/slots.ts) this instance runs
+   * (leases), and the fencing token of each. Absent: all of them, fence 0. When the set changes
    * (`replan()`), the current epoch drains and a new one starts with the new set.
    */
-  ownership?: { owned(): ReadonlySet<string> };
+  ownership?: Ownership;
+  /** Partition counts; default: `config.modules.partitions` over `modules`. */
+  partitioning?: Partitioning;
   /** The live source; a seam for tests of what a real server cannot be made to do on demand. */
   source?(o: ChangeStreamSourceOptions): AsyncGenerator<SourceItem>;
+}
+
+export interface Ownership {
+  owned(): ReadonlySet<string>;
+  fence?(slot: string): number;
 }
 
 export interface DaemonControl {
@@ -65,14 +75,35 @@ export interface DaemonControl {
 export function createDaemon(o: DaemonOptions): Daemon {
   const now = o.now ?? (() => new Date());
   const hooks = o.hooks ?? {};
+  const services = createDaemonServices({ ...o, now, hooks });
+  const partitioning =
+    o.partitioning ??
+    createPartitioning(
+      o.config.modules.partitions,
+      o.modules.map((m) => m.name),
+    );
   const c: DaemonContext = {
-    ...createDaemonServices({ ...o, now, hooks }),
+    ...services,
     db: o.db,
     config: o.config,
     logger: o.logger,
     hooks,
     now,
     ...(o.reactions ? { reactions: o.reactions } : {}),
+    partitioning,
+    fence: (slot) => o.ownership?.fence?.(slot) ?? 0,
+    // With leases, a split projection's version rebuild must take every partition over.
+    ...(o.ownership
+      ? {
+          splitRebuilds: createSplitRebuilds({
+            db: o.db,
+            config: o.config,
+            upcasters: services.upcasters,
+            logger: o.logger,
+            count: (m) => partitioning.count(m),
+          }),
+        }
+      : {}),
     source: o.source ?? changeStreamSource,
   };
   const abort = new AbortController();
@@ -92,6 +123,8 @@ export function createDaemon(o: DaemonOptions): Daemon {
       await runEpochs(c, epochs, abort.signal, () => fatal);
     } catch (e) {
       throw fatal ?? e;
+    } finally {
+      await c.splitRebuilds?.stop();
     }
     if (fatal) throw fatal;
   }, abort);
@@ -100,9 +133,12 @@ export function createDaemon(o: DaemonOptions): Daemon {
     ...life,
     replan: () => epochs.replan(),
     fireDeadline(module, deadline) {
-      const p = epochs.pipelines.find((x) => x.module.name === module);
+      // The slot of the deadline's key: a saga's deadline runs in its saga's partition.
+      const p = epochs.pipelines.find((x) => x.module.name === module && x.ownsKey(deadline.key));
       if (!p)
-        return Promise.reject(new Error(`module ${module} does not run on this instance now`));
+        return Promise.reject(
+          new Error(`module ${module} (key ${deadline.key}) does not run on this instance now`),
+        );
       return p.lane.pushDeadline(deadline);
     },
     status: () => epochs.pipelines.map(pipelineStatus),

@@ -5,7 +5,7 @@ import type { Logger } from '../observability/logger.js';
 
 /**
  * Polls for operators' retry/skip requests (`projectord dlq retry | skip`) every second and hands
- * each to its module's lane, once. Returns the function that stops the polling.
+ * each to the lane of its key's partition, once. Returns the function that stops the polling.
  */
 export function pollDeadLetterRequests(
   pipelines: readonly ModulePipeline[],
@@ -17,12 +17,14 @@ export function pollDeadLetterRequests(
     void (async () => {
       for (const p of pipelines) {
         for (const r of await deadLetters.requests(p.module.name)) {
+          // The key's own partition performs it, wherever that runs.
+          if (!p.ownsKey(r.key)) continue;
           // One performance per request: a new request of the same entry has a new updatedAt.
           const request = `${r._id}:${r.status}:${r.updatedAt.getTime()}`;
           if (submitted.has(request)) continue;
           submitted.add(request);
           logger.info(
-            { module: p.module.name, id: r._id, status: r.status },
+            { module: p.module.name, slot: p.slot.name, id: r._id, status: r.status },
             'performing a dead-letter request',
           );
           await p.lane.release(r);

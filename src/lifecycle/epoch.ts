@@ -1,5 +1,6 @@
 import type { ModulePipeline } from '../dispatch/pipeline.js';
 import type { ModuleDefinition } from '../modules/types.js';
+import type { Slot } from '../partitions/slots.js';
 import { HistoryLostError } from '../source/changeStream.js';
 import { LeaseLostError } from '../writer/batchWriter.js';
 import { catchUpModules } from './catchUpPhase.js';
@@ -45,9 +46,15 @@ export function createEpochs(c: DaemonContext, o: EpochOptions): Epochs {
     wake?.();
   }
 
-  function ownedModules(): ModuleDefinition[] {
+  /** The slots this instance owns now, with their modules, in module then partition order. */
+  function ownedSlots(): { module: ModuleDefinition; slot: Slot }[] {
     const owned = o.ownership?.owned();
-    return owned ? o.modules.filter((m) => owned.has(m.name)) : [...o.modules];
+    return o.modules.flatMap((module) =>
+      c.partitioning
+        .slots([module])
+        .filter((slot) => !owned || owned.has(slot.name))
+        .map((slot) => ({ module, slot })),
+    );
   }
 
   async function standBy(signal: AbortSignal): Promise<'stopped' | 'again'> {
@@ -63,7 +70,7 @@ export function createEpochs(c: DaemonContext, o: EpochOptions): Epochs {
 
   function onFatal(m: string, err: Error): void {
     if (err instanceof LeaseLostError) {
-      logger.warn({ module: m }, 'lease lost: handing the module over');
+      logger.warn({ slot: m }, 'lease lost: handing the module over');
       replan();
     } else o.fail(new Error(`module ${m} failed: ${err.message}`, { cause: err }));
   }
@@ -71,8 +78,8 @@ export function createEpochs(c: DaemonContext, o: EpochOptions): Epochs {
   async function run(): Promise<'stopped' | 'again'> {
     epochAbort = new AbortController();
     const signal = epochAbort.signal;
-    const modules = ownedModules();
-    if (modules.length === 0) return standBy(signal);
+    const slots = ownedSlots();
+    if (slots.length === 0) return standBy(signal);
     let plan: Awaited<ReturnType<typeof prepareModules>>;
     try {
       plan = await prepareModules({
@@ -81,9 +88,10 @@ export function createEpochs(c: DaemonContext, o: EpochOptions): Epochs {
         checkpoints: c.checkpoints,
         upcasters: c.upcasters,
         logger,
-        modules,
+        slots,
         signal,
         ...(c.hooks.canWrite ? { canWrite: c.hooks.canWrite } : {}),
+        ...(c.splitRebuilds ? { rebuildSplit: (m) => c.splitRebuilds?.start(m) } : {}),
       });
     } catch (e) {
       // A version-bump rebuild whose lease was lost swapped nothing: hand over, plan again.
@@ -110,7 +118,7 @@ export function createEpochs(c: DaemonContext, o: EpochOptions): Epochs {
       );
       c.hooks.onRestart?.('history_lost');
       await drainPipelines(pipelines, c);
-      for (const p of pipelines) await c.checkpoints.reset(p.module.name, p.module.version);
+      for (const p of pipelines) await c.checkpoints.reset(p.slot.name, p.module.version);
       return 'again';
     } finally {
       await drainPipelines(pipelines, c);

@@ -1,33 +1,38 @@
-import type { Position } from '../checkpoint/position.js';
 import type { ModuleMode } from '../checkpoint/store.js';
 import { createModulePipeline, type ModulePipeline } from '../dispatch/pipeline.js';
-import type { ModuleDefinition } from '../modules/types.js';
 import type { DaemonContext } from './context.js';
+import type { PlannedSlot } from './prepare.js';
 import type { ModuleStatus } from './status.js';
 
-/** One epoch's module pipelines (runner, lane, checkpointer each), built from the plan. */
+/** One epoch's slot pipelines (runner, lane, checkpointer each), built from the plan. */
 export async function buildPipelines(
-  plan: readonly { module: ModuleDefinition; position: Position | undefined }[],
+  plan: readonly PlannedSlot[],
   c: DaemonContext,
-  epoch: { signal: AbortSignal; onFatal(module: string, err: Error): void },
+  epoch: { signal: AbortSignal; onFatal(slot: string, err: Error): void },
 ): Promise<ModulePipeline[]> {
   const pipelines: ModulePipeline[] = [];
-  for (const { module, position } of plan) {
+  for (const { module, slot, position } of plan) {
+    const parked = await c.deadLetters.openKeys(module.name);
+    const router = c.partitioning.router(module);
     pipelines.push(
       createModulePipeline(module, position, {
+        slot,
+        router,
+        fence: () => c.fence(slot.name),
         db: c.db,
         config: c.config,
         writer: c.writer,
         checkpoints: c.checkpoints,
         deadLetters: c.deadLetters,
-        parkedKeys: await c.deadLetters.openKeys(module.name),
+        // Only this partition's parked keys: another partition's are another lane's.
+        parkedKeys: [...parked].filter((k) => router.ofKey(k) === slot.partition),
         logger: c.logger,
         signal: epoch.signal,
         now: c.now,
         ...(c.reactions ? { reactions: c.reactions } : {}),
         fetch: c.fetcher,
-        onOutcome: (m, e, outcome, ms) => c.hooks.onOutcome?.(m, e, outcome, ms),
-        onFatal: epoch.onFatal,
+        onOutcome: (_m, e, outcome, ms) => c.hooks.onOutcome?.(slot.name, e, outcome, ms),
+        onFatal: (_m, err) => epoch.onFatal(slot.name, err),
       }),
     );
   }
@@ -41,13 +46,16 @@ export async function setMode(
   c: Pick<DaemonContext, 'checkpoints' | 'config' | 'hooks'>,
 ): Promise<void> {
   p.checkpointer.mode = mode;
-  c.hooks.onModeChange?.(p.module.name, mode);
-  await c.checkpoints.setMode(p.module.name, mode, p.module.version, c.config.instanceId);
+  c.hooks.onModeChange?.(p.slot.name, mode);
+  await c.checkpoints.setMode(p.slot.name, mode, p.module.version, c.config.instanceId);
 }
 
 export function pipelineStatus(p: ModulePipeline): ModuleStatus {
   return {
     module: p.module.name,
+    slot: p.slot.name,
+    partition: p.slot.partition,
+    partitions: p.slot.count,
     kind: p.module.kind,
     mode: p.checkpointer.mode,
     pending: p.checkpointer.pending,

@@ -17,6 +17,8 @@ import { createEventAppender } from '../reactions/append.js';
 import { createDeadlineStore } from '../reactions/deadlines.js';
 import { createDeadlineScheduler } from '../reactions/scheduler.js';
 import { classifyError } from '../source/errors.js';
+import { createPartitioning } from '../partitions/counts.js';
+import { deadlineScopes } from '../partitions/deadlineScopes.js';
 import { createDaemon, type Daemon } from './daemon.js';
 import { createEventFetcher } from './fetcher.js';
 import { onShutdownSignal } from './signals.js';
@@ -95,7 +97,10 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       'No MongoDB connection string: pass --mongo-uri, set PROJECTORD_MONGO_URI, or put mongoUri in the config file.',
     );
   }
-  const { modules, upcasters } = await loadModules(config.modules, { cwd: o.cwd ?? process.cwd() });
+  const { modules, upcasters, loaded } = await loadModules(config.modules, {
+    cwd: o.cwd ?? process.cwd(),
+  });
+  const partitioning = createPartitioning(config.modules.partitions, loaded);
   logger.info({ modules: modules.map((m) => m.name) }, 'modules loaded');
 
   const releasers: { what: string; run: () => Promise<void> | void }[] = [];
@@ -207,7 +212,8 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
     let started = false;
     const keeper = createLeaseKeeper({
       manager,
-      modules: modules.map((m) => m.name),
+      // One lease per slot: the module's own, or one per partition (partitions/slots.ts).
+      modules: partitioning.slots(modules).map((s) => s.name),
       heartbeatMs: config.leases.heartbeatMs,
       // The lease manager logs acquisitions and losses (with the fence); here they only replan.
       onAcquired: () => {
@@ -238,7 +244,11 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
         config.mongo.operationTimeoutMs,
         'reaction',
       ),
-      ownership: { owned: () => new Set(keeper.owned().keys()) },
+      ownership: {
+        owned: () => new Set(keeper.owned().keys()),
+        fence: (slot) => keeper.owned().get(slot)?.fence ?? 0,
+      },
+      partitioning,
       hooks: {
         ...counting,
         onRestart: (reason) => {
@@ -246,8 +256,8 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
           connection.onRestart(reason);
         },
         onStreamOpen: () => connection.onStreamOpen(),
-        canWrite: (module) => {
-          const lease = keeper.owned().get(module);
+        canWrite: (slot) => {
+          const lease = keeper.owned().get(slot);
           return lease !== undefined && manager.isValid(lease);
         },
       },
@@ -266,15 +276,10 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       db,
       now,
       pollMs: 1000,
-      // Only the reactions this instance owns right now: another owner's deadlines are theirs.
-      // And only those whose lane exists: at start-up the first epoch is still being prepared.
-      modules: () => {
-        const owned = keeper.owned();
-        const laned = new Set(daemon.status().map((s) => s.module));
-        return modules
-          .filter((m) => m.kind === 'reaction' && owned.has(m.name) && laned.has(m.name))
-          .map((m) => m.name);
-      },
+      // Only the reactions (or partitions of them) this instance owns right now and whose lane
+      // exists: another owner's deadlines are theirs; at start-up the first epoch is still being
+      // prepared.
+      modules: () => deadlineScopes(modules, partitioning, keeper.owned(), daemon.status()),
       fire: (module, deadline) => daemon.fireDeadline(module, deadline),
       logger,
       store: deadlineStore,

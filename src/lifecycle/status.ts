@@ -5,6 +5,11 @@ import type { Outcome } from '../lanes/lane.js';
 /** What the daemon tells observers (metrics, /readyz, the demo) about each module. */
 export interface ModuleStatus {
   module: string;
+  /** The slot's name: the module's, or `<module>#<partition>` (partitions/slots.ts). */
+  slot: string;
+  partition: number;
+  /** The module's partition count. */
+  partitions: number;
   kind: 'projection' | 'reaction';
   mode: ModuleMode;
   /** Stream events registered and not finished. */
@@ -29,13 +34,16 @@ export function shownMode(mode: ModuleMode, parkedAggregates: number): ModuleMod
   return mode === 'live' && parkedAggregates > 0 ? 'parked' : mode;
 }
 
-/** Injected observers; every one is optional (STYLE.md 14: no "are metrics on?" in the core). */
+/**
+ * Injected observers; every one is optional (STYLE.md 14: no "are metrics on?" in the core).
+ * `slot` is a slot name: the module's own, or `<module>#<partition>` (partitions/slots.ts).
+ */
 export interface DaemonHooks {
-  onOutcome?(module: string, event: ProjectorEvent, outcome: Outcome, ms: number): void;
+  onOutcome?(slot: string, event: ProjectorEvent, outcome: Outcome, ms: number): void;
   onIgnored?(eventType: string): void;
   onRestart?(reason: string): void;
   onStreamOpen?(): void;
-  /** Lease fencing: false = the module's writes are not sent. */
-  canWrite?(module: string): boolean;
-  onModeChange?(module: string, mode: ModuleMode): void;
+  /** Lease fencing: false = the slot's writes are not sent. */
+  canWrite?(slot: string): boolean;
+  onModeChange?(slot: string, mode: ModuleMode): void;
 }

@@ -10,6 +10,7 @@ import type {
   GuardedUpdate,
   ModuleDefinition,
   NewEvent,
+  PartitionInfo,
   ReactionContext,
   Scalar,
   StreamFilter,
@@ -46,6 +47,8 @@ export interface ContextDeps {
   /** Physical collection for a declared one (identity when live). */
   physical(collection: string): string;
   reactions?: ReactionServices;
+  /** The partition handlers run in; absent: the whole module, no lease (fence 0). */
+  partition?(): PartitionInfo;
 }
 
 export interface BuiltContext {
@@ -77,6 +80,8 @@ function target(shared: Shared, c: string): { physical: string; handle: Collecti
   return found;
 }
 
+const WHOLE_MODULE: PartitionInfo = Object.freeze({ index: 0, count: 1, fence: 0 });
+
 class EventContext implements ReactionContext {
   readonly intents: WriteIntent[] = [];
   readonly moduleName: string;
@@ -98,6 +103,10 @@ class EventContext implements ReactionContext {
 
   now(): Date {
     return this.shared.deps.now();
+  }
+
+  get partition(): PartitionInfo {
+    return this.shared.deps.partition?.() ?? WHOLE_MODULE;
   }
 
   /** A handler's read, bounded like every MongoDB wait a lane depends on (lib/timeout.ts). */

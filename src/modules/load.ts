@@ -25,6 +25,8 @@ export interface ModuleSelection {
 export interface LoadedModules {
   modules: ModuleDefinition[];
   upcasters: Upcaster[];
+  /** Names of every module loaded, enabled or not (config keys may name any of them). */
+  loaded: string[];
 }
 
 interface Found {
@@ -98,5 +100,9 @@ export async function loadModules(
   }
   // Duplicate or cyclic upcasters are a start-up error too (the registry names the type).
   createUpcasterRegistry(found.upcasters);
-  return { modules: selectEnabled(found, selection.enabled), upcasters: found.upcasters };
+  return {
+    modules: selectEnabled(found, selection.enabled),
+    upcasters: found.upcasters,
+    loaded: found.modules.map((m) => m.module.name),
+  };
 }

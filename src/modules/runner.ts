@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import type { BatchWriter } from '../writer/batchWriter.js';
 import type { Guard } from '../writer/intents.js';
 import { createContextFactory, type ReactionServices } from './context.js';
-import type { Deadline, ModuleDefinition } from './types.js';
+import type { Deadline, ModuleDefinition, PartitionInfo } from './types.js';
 
 /**
  * Runs one module's handler for one event (or deadline) and commits the writes it described
@@ -29,6 +29,8 @@ export interface RunnerOptions {
   operationTimeoutMs?: number;
   /** Absent in rebuild, replay and verify: reactions never run there (invariant 9). */
   reactions?: ReactionServices;
+  /** The partition the handler runs in, read per event (`ctx.partition`). */
+  partition?(): PartitionInfo;
 }
 
 export function createModuleRunner(o: RunnerOptions): ModuleRunner {
@@ -43,6 +45,7 @@ export function createModuleRunner(o: RunnerOptions): ModuleRunner {
     physical: o.physical ?? ((c: string) => c),
     ...(o.operationTimeoutMs === undefined ? {} : { operationTimeoutMs: o.operationTimeoutMs }),
     ...(o.reactions ? { reactions: o.reactions } : {}),
+    ...(o.partition ? { partition: o.partition } : {}),
   };
   const buildContext = createContextFactory(deps);
   const guardFor = (event: ProjectorEvent): Guard =>

@@ -53,8 +53,23 @@ export interface WriteContext {
   ): void;
 }
 
+/** Where a handler runs when its module is split into partitions (`modules.partitions`). */
+export interface PartitionInfo {
+  /** The partition of the event's ordering key: 0 … count − 1. */
+  readonly index: number;
+  readonly count: number;
+  /**
+   * Fencing token of the lease this instance holds on the partition: strictly larger for every
+   * later owner, so a document stamped with it tells which ownership wrote it (audits). 0 where
+   * no lease is held (rebuild, replay, verify, tests).
+   */
+  readonly fence: number;
+}
+
 export interface BaseContext extends ReadContext, WriteContext {
   readonly moduleName: string;
+  /** The partition this handler runs in (index 0 of 1 for a module that is not split). */
+  readonly partition?: PartitionInfo;
   readonly logger: Logger;
   /** Aborted when the daemon stops: long handlers should give up. */
   readonly signal: AbortSignal;

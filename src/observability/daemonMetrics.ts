@@ -14,7 +14,8 @@ import { shownMode, type DaemonHooks, type ModuleStatus } from '../lifecycle/sta
 import type { HealthReport } from './health.js';
 import { evaluateModuleHealth } from './health.js';
 import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import { parseSlotName } from '../partitions/slots.js';
+import type { Metrics, SlotLabels } from './metrics.js';
 
 /**
  * Connects the daemon to its metrics and health endpoint: hooks count outcomes as they happen;
@@ -28,20 +29,34 @@ export const SAGA_COLLECTIONS: Readonly<Record<string, string>> = {
   [FRAUD_SAGA]: FRAUD_SAGA_STATE,
 };
 
+/** A slot name (`m` or `m#3`) as metric labels: partition "0" for a module not split. */
+export function slotLabels(slot: string): SlotLabels {
+  const { module, partition } = parseSlotName(slot);
+  return { module, partition: String(partition ?? 0) };
+}
+
 export function metricsHooks(metrics: Metrics): DaemonHooks {
   return {
-    onOutcome(module, event, outcome, ms) {
-      metrics.eventsApplied.inc({ module, event_type: event.eventType, outcome });
-      metrics.handlerDuration.observe({ module }, ms / 1000);
+    onOutcome(slot, event, outcome, ms) {
+      const labels = slotLabels(slot);
+      metrics.eventsApplied.inc({ ...labels, event_type: event.eventType, outcome });
+      // No partition label on the histogram: a handler's cost does not depend on it, and 14
+      // buckets per partition would multiply its series for nothing.
+      metrics.handlerDuration.observe({ module: labels.module }, ms / 1000);
     },
     onIgnored(eventType) {
-      metrics.eventsApplied.inc({ module: '*', event_type: eventType, outcome: 'ignored' });
+      metrics.eventsApplied.inc({
+        module: '*',
+        partition: '*',
+        event_type: eventType,
+        outcome: 'ignored',
+      });
     },
     onRestart(reason) {
       metrics.changeStreamRestarts.inc({ reason });
     },
-    onModeChange(module, mode) {
-      metrics.setModuleMode(module, mode);
+    onModeChange(slot, mode) {
+      metrics.setModuleMode(slotLabels(slot), mode);
     },
   };
 }
@@ -68,7 +83,7 @@ export function healthReport(
         stuckAfterMs: config.health.stuckAfterMs,
         now,
       });
-      return { name: s.module, ready: h.ready, reason: h.reason };
+      return { name: s.slot, ready: h.ready, reason: h.reason };
     }),
   };
 }
@@ -130,10 +145,12 @@ export interface MetricsSampler {
 }
 
 /**
- * The sampling itself, without timers (tests call it directly). Only modules in `status()` —
- * those running on this instance — are exported: with several instances each module's series
- * come from its one owner, so `sum()` over instances counts every module once. A module that
- * leaves `status()` (lease lost, handed over) has its series removed here.
+ * The sampling itself, without timers (tests call it directly). Only slots in `status()` — the
+ * modules and partitions running on this instance — are exported: with several instances each
+ * slot's series come from its one owner, so `sum()` over instances counts every partition once.
+ * Module-wide series read from MongoDB (dead letters, saga states, overdue reviews) come from the
+ * owner of the module's partition 0 alone, for the same reason. A slot that leaves `status()`
+ * (lease lost, handed over) has its series removed here.
  */
 export function createMetricsSampler(o: {
   metrics: Metrics;
@@ -143,18 +160,22 @@ export function createMetricsSampler(o: {
 }): MetricsSampler {
   const now = o.now ?? (() => new Date());
   const { metrics } = o;
-  const exported = new Set<string>();
+  const exportedSlots = new Set<string>();
+  const reporting = new Set<string>();
   const sagaSeries = new Map<string, ReadonlySet<string>>();
+  /** Modules whose module-wide series this instance reports: it runs their partition 0. */
+  const reporters = (statuses: readonly ModuleStatus[]) =>
+    new Set(statuses.filter((s) => s.partition === 0).map((s) => s.module));
 
-  function forget(module: string): void {
-    metrics.forgetModule(module);
+  function forgetModule(module: string): void {
+    metrics.forgetDeadLetters(module);
     for (const state of sagaSeries.get(module) ?? []) {
       metrics.sagaInstances.remove({ saga: module, state });
     }
     sagaSeries.delete(module);
     // Label-less: a non-owner reports 0 so a sum over instances stays right.
     if (module === COMPLIANCE_REVIEW_SAGA) metrics.overdueComplianceReviews.set(0);
-    exported.delete(module);
+    reporting.delete(module);
   }
 
   /** New values first, then the states gone since the last sample: no scrape sees a gap. */
@@ -170,28 +191,34 @@ export function createMetricsSampler(o: {
     sampleModules() {
       const at = now();
       const statuses = o.status();
-      const running = new Set(statuses.map((s) => s.module));
-      for (const module of exported) if (!running.has(module)) forget(module);
+      const running = new Set(statuses.map((s) => s.slot));
+      for (const slot of exportedSlots) {
+        if (running.has(slot)) continue;
+        metrics.forgetModule(slotLabels(slot));
+        exportedSlots.delete(slot);
+      }
+      const modules = reporters(statuses);
+      for (const module of reporting) if (!modules.has(module)) forgetModule(module);
       for (const s of statuses) {
-        const m = { module: s.module };
+        const m = slotLabels(s.slot);
         metrics.queueDepth.set(m, s.pending);
         metrics.aggregatesInFlight.set(m, s.activeKeys);
         metrics.lag.set(m, (lagMs(s, at) ?? 0) / 1000);
         if (s.lastSavedAt)
           metrics.checkpointAge.set(m, (at.getTime() - s.lastSavedAt.getTime()) / 1000);
-        metrics.setModuleMode(s.module, shownMode(s.mode, s.parkedKeys));
-        exported.add(s.module);
+        metrics.setModuleMode(m, shownMode(s.mode, s.parkedKeys));
+        exportedSlots.add(s.slot);
       }
       for (const h of healthReport(statuses, o.config, at).modules) {
-        metrics.moduleHealthy.set({ module: h.name }, h.ready ? 1 : 0);
+        metrics.moduleHealthy.set(slotLabels(h.name), h.ready ? 1 : 0);
       }
     },
     applyDatabaseCounts(counts) {
       // Read again: a module handed over while MongoDB answered is no longer ours to report.
-      const running = new Set(o.status().map((s) => s.module));
+      const running = reporters(o.status());
       for (const module of running) {
         metrics.deadLetters.set({ module }, counts.deadLetters.get(module) ?? 0);
-        exported.add(module);
+        reporting.add(module);
       }
       for (const [saga, states] of counts.sagaStates) {
         if (running.has(saga)) setSagaStates(saga, states);
@@ -221,7 +248,7 @@ export function startMetricsSampler(o: {
     o.intervals?.modulesMs ?? SAMPLE_INTERVALS.modulesMs,
   );
   const slow = setInterval(() => {
-    const running = new Set(o.status().map((s) => s.module));
+    const running = new Set(o.status().flatMap((s) => (s.partition === 0 ? [s.module] : [])));
     void readDatabaseCounts(o.db, running)
       .then((counts) => sampler.applyDatabaseCounts(counts))
       .catch((e: unknown) =>

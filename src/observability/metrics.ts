@@ -37,7 +37,7 @@ export const METRICS = {
   eventsApplied: {
     name: 'projectord_events_applied_total',
     type: 'counter',
-    labels: ['module', 'event_type', 'outcome'],
+    labels: ['module', 'partition', 'event_type', 'outcome'],
     help: `Events a module finished, by outcome (${EVENT_OUTCOMES.join(', ')}).`,
   },
   handlerDuration: {
@@ -49,25 +49,25 @@ export const METRICS = {
   lag: {
     name: 'projectord_lag_seconds',
     type: 'gauge',
-    labels: ['module'],
+    labels: ['module', 'partition'],
     help: 'End-to-end lag: now minus the append time of the oldest event the module has not finished yet; 0 when nothing is pending.',
   },
   checkpointAge: {
     name: 'projectord_checkpoint_age_seconds',
     type: 'gauge',
-    labels: ['module'],
+    labels: ['module', 'partition'],
     help: 'Time since the module last saved its checkpoint.',
   },
   queueDepth: {
     name: 'projectord_queue_depth',
     type: 'gauge',
-    labels: ['module'],
+    labels: ['module', 'partition'],
     help: 'Events accepted into the module lane and not yet finished.',
   },
   aggregatesInFlight: {
     name: 'projectord_aggregates_in_flight',
     type: 'gauge',
-    labels: ['module'],
+    labels: ['module', 'partition'],
     help: 'Aggregates the module lane is running at this moment.',
   },
   deadLetters: {
@@ -97,18 +97,28 @@ export const METRICS = {
   moduleInfo: {
     name: 'projectord_module_info',
     type: 'gauge',
-    labels: ['module', 'mode'],
-    help: `1 for the module's current mode (${MODULE_MODES.join(', ')}); one series per module.`,
+    labels: ['module', 'partition', 'mode'],
+    help: `1 for the module's current mode (${MODULE_MODES.join(', ')}); one series per module partition.`,
   },
   moduleHealthy: {
     name: 'projectord_module_healthy',
     type: 'gauge',
-    labels: ['module'],
+    labels: ['module', 'partition'],
     help: '1 when the module is ready, 0 when it is stuck, lagging or not live.',
   },
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
+
+/**
+ * The labels of one slot's series: the module and its partition ("0" for a module that is not
+ * split). Per-partition series come from the partition's owner only, so a `sum by (module)`
+ * over instances counts every partition once.
+ */
+export interface SlotLabels {
+  module: string;
+  partition: string;
+}
 type LabelsOf<K extends MetricKey> = (typeof METRICS)[K]['labels'][number];
 
 /** Seconds; from sub-millisecond guarded upserts to handlers that wait on a slow server. */
@@ -130,15 +140,17 @@ export interface Metrics {
   readonly overdueComplianceReviews: Gauge;
   readonly moduleInfo: Gauge<LabelsOf<'moduleInfo'>>;
   readonly moduleHealthy: Gauge<LabelsOf<'moduleHealthy'>>;
-  /** Sets the module's mode series to 1 and removes its other modes, so a sum by module is 1. */
-  setModuleMode(module: string, mode: ModuleMode): void;
+  /** Sets the slot's mode series to 1 and removes its other modes, so a sum by slot is 1. */
+  setModuleMode(slot: SlotLabels, mode: ModuleMode): void;
   /**
-   * Removes every per-module gauge series of `module` (lag, checkpoint age, queue depth,
-   * aggregates in flight, dead letters, info, healthy): called when the module no longer runs on
-   * this instance, so with several instances only its owner reports it. Counters and the
-   * histogram stay (they are cumulative; a sum over instances stays right).
+   * Removes every per-slot gauge series of `slot` (lag, checkpoint age, queue depth, aggregates
+   * in flight, info, healthy): called when the slot no longer runs on this instance, so with
+   * several instances only its owner reports it. Counters and the histogram stay (they are
+   * cumulative; a sum over instances stays right).
    */
-  forgetModule(module: string): void;
+  forgetModule(slot: SlotLabels): void;
+  /** Removes the module's dead-letter series (its partition 0 moved elsewhere). */
+  forgetDeadLetters(module: string): void;
   /** The Prometheus text exposition of everything in `registry`. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -154,14 +166,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers,
   });
   const moduleInfo = new Gauge(def('moduleInfo'));
-  const perModule = {
+  const perSlot = {
     lag: new Gauge(def('lag')),
     checkpointAge: new Gauge(def('checkpointAge')),
     queueDepth: new Gauge(def('queueDepth')),
     aggregatesInFlight: new Gauge(def('aggregatesInFlight')),
-    deadLetters: new Gauge(def('deadLetters')),
     moduleHealthy: new Gauge(def('moduleHealthy')),
   };
+  const deadLetters = new Gauge(def('deadLetters'));
   const changeStreamRestarts = new Counter(def('changeStreamRestarts'));
   for (const reason of RESTART_REASONS) changeStreamRestarts.inc({ reason }, 0);
   const metrics: Metrics = {
@@ -171,7 +183,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       ...def('handlerDuration'),
       buckets: [...HANDLER_DURATION_BUCKETS],
     }),
-    ...perModule,
+    ...perSlot,
+    deadLetters,
     changeStreamRestarts,
     sagaInstances: new Gauge(def('sagaInstances')),
     overdueComplianceReviews: new Gauge({
@@ -180,15 +193,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers,
     }),
     moduleInfo,
-    setModuleMode(module, mode) {
+    setModuleMode(slot, mode) {
       for (const other of MODULE_MODES) {
-        if (other !== mode) moduleInfo.remove({ module, mode: other });
+        if (other !== mode) moduleInfo.remove({ ...slot, mode: other });
       }
-      moduleInfo.set({ module, mode }, 1);
+      moduleInfo.set({ ...slot, mode }, 1);
     },
-    forgetModule(module) {
-      for (const gauge of Object.values(perModule)) gauge.remove({ module });
-      for (const mode of MODULE_MODES) moduleInfo.remove({ module, mode });
+    forgetModule(slot) {
+      for (const gauge of Object.values(perSlot)) gauge.remove({ ...slot });
+      for (const mode of MODULE_MODES) moduleInfo.remove({ ...slot, mode });
+    },
+    forgetDeadLetters(module) {
+      deadLetters.remove({ module });
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,

@@ -1,6 +1,7 @@
 import type { Collection, Db, Document } from 'mongodb';
 import { isDuplicateKeyError, ProjectordError } from '../lib/errors.js';
 import type { Deadline } from '../modules/types.js';
+import { fnv1a32 } from '../partitions/hash.js';
 import { plainValue } from '../writer/sanitize.js';
 
 /**
@@ -24,6 +25,12 @@ export type DeadlineStatus = 'pending' | 'firing' | 'fired' | 'cancelled';
 export interface StoredDeadline extends Deadline {
   _id: string;
   module: string;
+  /**
+   * fnv1a32 of `key` (partitions/hash.ts): a scheduler claims only its partitions' deadlines
+   * with `{ keyHash: { $mod: [N, p] } }`, whatever N is now. Absent on deadlines scheduled before
+   * partitions existed; a module split into partitions has them stamped first (partitions/layout.ts).
+   */
+  keyHash?: number;
   status: DeadlineStatus;
   owner?: string;
   claimedAt?: Date;
@@ -49,9 +56,9 @@ export interface DeadlineStore {
   schedule(module: string, deadline: Deadline<object>): Promise<void>;
   cancel(module: string, id: string): Promise<void>;
   get(module: string, id: string): Promise<StoredDeadline | null>;
-  /** Claims the most overdue deadline of `modules` that is due, or whose claim went stale. */
+  /** Claims the most overdue deadline of `scopes` that is due, or whose claim went stale. */
   claimNext(
-    modules: readonly string[],
+    scopes: readonly DeadlineScope[],
     owner: string,
     staleClaimMs: number,
   ): Promise<StoredDeadline | null>;
@@ -64,6 +71,21 @@ export interface DeadlineStore {
   markFired(d: StoredDeadline): Promise<boolean>;
   /** Back to pending after a failed fire, due again at `retryAt`. */
   release(d: StoredDeadline, error: Error, retryAt: Date): Promise<void>;
+}
+
+/**
+ * Whose deadlines a scheduler fires: a whole module (its name), or the partitions of a module
+ * split into `count` that this instance owns: the deadline's key hashes into one of them.
+ */
+export type DeadlineScope =
+  string | { module: string; count: number; partitions: readonly number[] };
+
+function scopeFilter(scope: DeadlineScope): Document {
+  if (typeof scope === 'string') return { module: scope };
+  return {
+    module: scope.module,
+    $or: scope.partitions.map((p) => ({ keyHash: { $mod: [scope.count, p] } })),
+  };
 }
 
 export function deadlineDocId(module: string, id: string): string {
@@ -118,6 +140,7 @@ export function createDeadlineStore(
           {
             $set: {
               key: d.key,
+              keyHash: fnv1a32(d.key),
               dueAt: d.dueAt,
               payload: plainValue(d.payload) as Document,
               status: 'pending',
@@ -145,14 +168,25 @@ export function createDeadlineStore(
 
     get: (module, id) => coll.findOne({ _id: deadlineDocId(module, id) }),
 
-    async claimNext(modules, owner, staleClaimMs) {
+    async claimNext(scopes, owner, staleClaimMs) {
       const at = now();
+      const plain = scopes.filter((s) => typeof s === 'string');
+      const split = scopes.filter((s) => typeof s !== 'string' && s.partitions.length > 0);
+      const whose = [
+        ...(plain.length > 0 ? [{ module: { $in: plain } }] : []),
+        ...split.map(scopeFilter),
+      ];
+      if (whose.length === 0) return null;
       return coll.findOneAndUpdate(
         {
-          module: { $in: [...modules] },
-          $or: [
-            { status: 'pending', dueAt: { $lte: at } },
-            { status: 'firing', claimedAt: { $lte: new Date(at.getTime() - staleClaimMs) } },
+          $and: [
+            whose.length === 1 ? (whose[0] as Document) : { $or: whose },
+            {
+              $or: [
+                { status: 'pending', dueAt: { $lte: at } },
+                { status: 'firing', claimedAt: { $lte: new Date(at.getTime() - staleClaimMs) } },
+              ],
+            },
           ],
         },
         { $set: { status: 'firing', owner, claimedAt: at, updatedAt: at }, $inc: { attempts: 1 } },

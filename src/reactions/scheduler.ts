@@ -4,7 +4,12 @@ import type { Db } from 'mongodb';
 import { toError } from '../lib/errors.js';
 import type { Deadline } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
-import { createDeadlineStore, type DeadlineStore, type StoredDeadline } from './deadlines.js';
+import {
+  createDeadlineStore,
+  type DeadlineScope,
+  type DeadlineStore,
+  type StoredDeadline,
+} from './deadlines.js';
 
 /**
  * Fires due deadlines of its modules. Every `pollMs` it claims due deadlines one by one (an
@@ -26,8 +31,11 @@ export interface DeadlineSchedulerOptions {
   db: Db;
   now?: () => Date;
   pollMs: number;
-  /** The modules whose deadlines it fires; a function follows a changing set (leases). */
-  modules: readonly string[] | (() => readonly string[]);
+  /**
+   * The modules (or owned partitions of modules) whose deadlines it fires; a function follows a
+   * changing set (leases).
+   */
+  modules: readonly DeadlineScope[] | (() => readonly DeadlineScope[]);
   fire(module: string, deadline: Deadline): Promise<void>;
   logger: Logger;
   /** Identifies this process in claims; default hostname-pid-random. */

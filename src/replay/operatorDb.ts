@@ -6,6 +6,7 @@ import { onShutdownSignal } from '../lifecycle/signals.js';
 import { loadModules } from '../modules/load.js';
 import type { ModuleDefinition } from '../modules/types.js';
 import { redactUri } from '../observability/redact.js';
+import { createPartitioning, type Partitioning } from '../partitions/counts.js';
 
 /**
  * What the operator commands (verify, rebuild, replay, dlq, status) share: one MongoDB
@@ -64,7 +65,15 @@ export async function withStoppableDatabase<T>(
 export async function loadConfiguredModules(
   config: Config,
   cwd: string = process.cwd(),
-): Promise<{ modules: ModuleDefinition[]; upcasters: UpcasterRegistry }> {
+): Promise<{
+  modules: ModuleDefinition[];
+  upcasters: UpcasterRegistry;
+  partitioning: Partitioning;
+}> {
   const loaded = await loadModules(config.modules, { cwd });
-  return { modules: loaded.modules, upcasters: createUpcasterRegistry(loaded.upcasters) };
+  return {
+    modules: loaded.modules,
+    upcasters: createUpcasterRegistry(loaded.upcasters),
+    partitioning: createPartitioning(config.modules.partitions, loaded.loaded),
+  };
 }

@@ -53,6 +53,12 @@ export interface RebuildOptions extends RecomputeOptions {
   afterCatchUp?: () => Promise<void>;
   /** Without `exclusive`: whether this process still holds the module's lease (step 5). */
   stillOwned?: () => boolean;
+  /**
+   * The module's checkpoint names: one per partition (`<module>#<p>`), or the module's own
+   * name (the default) when it has one. Each is marked rebuilding and set to the rebuilt
+   * position: the read model is one for all partitions.
+   */
+  slots?: readonly string[];
 }
 
 export interface RebuildResult {
@@ -72,8 +78,13 @@ export async function rebuildModule(o: RebuildOptions): Promise<RebuildResult> {
   const now = o.now ?? (() => new Date());
   const marginMs = o.marginMs ?? DEFAULT_MARGIN_MS;
   const checkpoints = createCheckpointStore(db, now);
-  const prior = await checkpoints.load(module.name);
-  await checkpoints.setMode(module.name, 'rebuilding', prior?.moduleVersion ?? module.version);
+  const slots = o.slots ?? [module.name];
+  const prior = new Map<string, StoredCheckpoint | undefined>();
+  for (const slot of slots) {
+    const stored = await checkpoints.load(slot);
+    prior.set(slot, stored);
+    await checkpoints.setMode(slot, 'rebuilding', stored?.moduleVersion ?? module.version);
+  }
   const physical = physicalMap(module.collections, rebuildName);
   const shadows = module.collections.map(physical);
   let startedAt = await currentClusterTime(db);
@@ -122,13 +133,13 @@ export async function rebuildModule(o: RebuildOptions): Promise<RebuildResult> {
     await dropAll(db, shadows).catch((d: unknown) =>
       o.logger.error({ err: toError(d), shadows }, 'could not drop the shadows: drop them by hand'),
     );
-    await restoreMode(db, checkpoints, module.name, prior);
+    for (const slot of slots) await restoreMode(db, checkpoints, slot, prior.get(slot));
     throw e;
   }
   try {
     await swapAll(db, module.name, module.collections, physical);
     const position = toPosition(null, startedAt);
-    await setPosition(checkpoints, o, position);
+    for (const slot of slots) await setPosition(checkpoints, o, slot, position);
     return { ...runs, position, collections: module.collections };
   } finally {
     await release();
@@ -162,6 +173,7 @@ async function swapAll(
 async function setPosition(
   checkpoints: CheckpointStore,
   o: RebuildOptions,
+  slot: string,
   position: Position,
 ): Promise<void> {
   const update = {
@@ -172,25 +184,25 @@ async function setPosition(
     lastEventAt: null,
     instanceId: o.config.instanceId ?? 'projectord-rebuild',
   };
-  const saved = await checkpoints.save(o.module.name, update);
+  const saved = await checkpoints.save(slot, update);
   if (saved.ok) return;
-  await checkpoints.reset(o.module.name, o.module.version);
-  await checkpoints.save(o.module.name, update);
+  await checkpoints.reset(slot, o.module.version);
+  await checkpoints.save(slot, update);
 }
 
-/** Puts the checkpoint back as it was before the rebuild began (only its mode changed). */
+/** Puts a checkpoint back as it was before the rebuild began (only its mode changed). */
 async function restoreMode(
   db: Db,
   checkpoints: CheckpointStore,
-  module: string,
+  slot: string,
   prior: StoredCheckpoint | undefined,
 ): Promise<void> {
   if (prior) {
-    await checkpoints.setMode(module, prior.mode, prior.moduleVersion);
+    await checkpoints.setMode(slot, prior.mode, prior.moduleVersion);
     return;
   }
   // The document was created by this rebuild: remove it unless a daemon saved a position since.
   await db
     .collection(CHECKPOINTS)
-    .deleteOne({ _id: module as never, clusterTime: { $exists: false } });
+    .deleteOne({ _id: slot as never, clusterTime: { $exists: false } });
 }

@@ -19,7 +19,7 @@ import { useTestDb, waitFor } from '../helpers/mongo.js';
  * sampler, whose database pass runs every 5 s (hence the generous deadlines).
  */
 const UNKNOWN_EVENT_TYPE = 'LoyaltyPointsAwarded';
-const IGNORED = `projectord_events_applied_total{module="*",event_type="${UNKNOWN_EVENT_TYPE}",outcome="ignored"} 1`;
+const IGNORED = `projectord_events_applied_total{module="*",partition="*",event_type="${UNKNOWN_EVENT_TYPE}",outcome="ignored"} 1`;
 
 /** The metric names in `text` without a sample line (a histogram's are its _bucket/_sum/_count). */
 function withoutSamples(text: string, names: readonly string[]): string[] {

@@ -44,50 +44,53 @@ describe('createMetrics', () => {
 
   it('records labelled values the engine reports', async () => {
     const m = createMetrics();
+    const slot = { module: 'account-summary', partition: '0' };
     for (const outcome of EVENT_OUTCOMES) {
-      m.eventsApplied.inc({ module: 'account-summary', event_type: 'FundsDebited', outcome });
+      m.eventsApplied.inc({ ...slot, event_type: 'FundsDebited', outcome });
     }
-    m.eventsApplied.inc({
-      module: 'account-summary',
-      event_type: 'FundsDebited',
-      outcome: 'applied',
-    });
+    m.eventsApplied.inc({ ...slot, event_type: 'FundsDebited', outcome: 'applied' });
     m.handlerDuration.observe({ module: 'account-summary' }, 0.003);
-    m.lag.set({ module: 'account-summary' }, 1.5);
+    m.lag.set(slot, 1.5);
     m.changeStreamRestarts.inc({ reason: 'history_lost' });
     m.sagaInstances.set({ saga: 'transfer-saga', state: 'Completed' }, 7);
     m.overdueComplianceReviews.set(2);
     const text = await m.render();
     expect(text).toContain(
-      'projectord_events_applied_total{module="account-summary",event_type="FundsDebited",outcome="applied"} 2',
+      'projectord_events_applied_total{module="account-summary",partition="0",event_type="FundsDebited",outcome="applied"} 2',
     );
     expect(text).toContain(
-      'projectord_events_applied_total{module="account-summary",event_type="FundsDebited",outcome="dead_lettered"} 1',
+      'projectord_events_applied_total{module="account-summary",partition="0",event_type="FundsDebited",outcome="dead_lettered"} 1',
     );
     expect(text).toContain('projectord_handler_duration_seconds_count{module="account-summary"} 1');
     expect(text).toContain(
       'projectord_handler_duration_seconds_bucket{le="0.005",module="account-summary"} 1',
     );
-    expect(text).toContain('projectord_lag_seconds{module="account-summary"} 1.5');
+    expect(text).toContain('projectord_lag_seconds{module="account-summary",partition="0"} 1.5');
     expect(text).toContain('projectord_change_stream_restarts_total{reason="history_lost"} 1');
     expect(text).toContain('projectord_saga_instances{saga="transfer-saga",state="Completed"} 7');
     expect(text).toContain('projectord_compliance_reviews_overdue 2');
   });
 
-  it('keeps one mode series per module', async () => {
+  it('keeps one mode series per module partition', async () => {
     const m = createMetrics();
-    m.setModuleMode('compliance', 'catching-up');
-    m.setModuleMode('compliance', 'live');
+    m.setModuleMode({ module: 'compliance', partition: '1' }, 'catching-up');
+    m.setModuleMode({ module: 'compliance', partition: '0' }, 'catching-up');
+    m.setModuleMode({ module: 'compliance', partition: '0' }, 'live');
     const text = await m.render();
-    expect(text).toContain('projectord_module_info{module="compliance",mode="live"} 1');
-    expect(text).not.toContain('mode="catching-up"');
+    expect(text).toContain(
+      'projectord_module_info{module="compliance",partition="0",mode="live"} 1',
+    );
+    expect(text).toContain(
+      'projectord_module_info{module="compliance",partition="1",mode="catching-up"} 1',
+    );
+    expect(samples(text, 'mode="catching-up"')).toHaveLength(1);
   });
 
   it('uses a registry of its own: two instances never collide', async () => {
     const a = createMetrics();
     const b = createMetrics();
-    a.queueDepth.set({ module: 'x' }, 5);
-    expect(await b.render()).not.toContain('projectord_queue_depth{module="x"}');
+    a.queueDepth.set({ module: 'x', partition: '0' }, 5);
+    expect(await b.render()).not.toContain('projectord_queue_depth{module="x"');
   });
 
   it('adds the default process metrics only when asked', async () => {
@@ -104,25 +107,34 @@ describe('createMetrics', () => {
     }
   });
 
-  it('forgets every per-module gauge of one module and nothing else', async () => {
+  it('forgets every per-partition gauge of one slot and nothing else', async () => {
     const m = createMetrics();
-    for (const module of ['gone', 'kept']) {
-      const l = { module };
+    for (const [module, partition] of [
+      ['gone', '1'],
+      ['gone', '0'],
+      ['kept', '0'],
+    ] as const) {
+      const l = { module, partition };
       m.lag.set(l, 1);
       m.checkpointAge.set(l, 2);
       m.queueDepth.set(l, 3);
       m.aggregatesInFlight.set(l, 4);
-      m.deadLetters.set(l, 5);
       m.moduleHealthy.set(l, 1);
-      m.setModuleMode(module, 'live');
-      m.eventsApplied.inc({ module, event_type: 'FundsDebited', outcome: 'applied' });
+      m.setModuleMode(l, 'live');
+      m.eventsApplied.inc({ ...l, event_type: 'FundsDebited', outcome: 'applied' });
     }
-    m.forgetModule('gone');
+    m.deadLetters.set({ module: 'gone' }, 5);
+    m.deadLetters.set({ module: 'kept' }, 5);
+    m.forgetModule({ module: 'gone', partition: '1' });
     const text = await m.render();
-    expect(samples(text, 'module="gone"')).toEqual([
-      'projectord_events_applied_total{module="gone",event_type="FundsDebited",outcome="applied"} 1',
+    expect(samples(text, 'module="gone",partition="1"')).toEqual([
+      'projectord_events_applied_total{module="gone",partition="1",event_type="FundsDebited",outcome="applied"} 1',
     ]);
-    expect(samples(text, 'module="kept"')).toHaveLength(8);
+    expect(samples(text, 'module="gone",partition="0"')).toHaveLength(7);
+    m.forgetDeadLetters('gone');
+    const after = await m.render();
+    expect(samples(after, 'projectord_dead_letters{module="gone"}')).toEqual([]);
+    expect(samples(after, 'module="kept"')).toHaveLength(8);
   });
 
   it('rejects a label the metric does not have', () => {
@@ -139,6 +151,9 @@ function samples(text: string, fragment: string): string[] {
 function moduleStatus(module: string, over: Partial<ModuleStatus> = {}): ModuleStatus {
   return {
     module,
+    slot: module,
+    partition: 0,
+    partitions: 1,
     kind: module.endsWith('-saga') ? 'reaction' : 'projection',
     mode: 'live',
     pending: 0,
@@ -183,11 +198,15 @@ describe('createMetricsSampler', () => {
     const s = sampled(['account-summary']);
     s.sampler.sampleModules();
     const text = await s.metrics.render();
-    expect(text).toContain('projectord_queue_depth{module="account-summary"} 0');
-    expect(text).toContain('projectord_lag_seconds{module="account-summary"} 0');
-    expect(text).toContain('projectord_checkpoint_age_seconds{module="account-summary"} 2');
-    expect(text).toContain('projectord_module_info{module="account-summary",mode="live"} 1');
-    expect(text).toContain('projectord_module_healthy{module="account-summary"} 1');
+    expect(text).toContain('projectord_queue_depth{module="account-summary",partition="0"} 0');
+    expect(text).toContain('projectord_lag_seconds{module="account-summary",partition="0"} 0');
+    expect(text).toContain(
+      'projectord_checkpoint_age_seconds{module="account-summary",partition="0"} 2',
+    );
+    expect(text).toContain(
+      'projectord_module_info{module="account-summary",partition="0",mode="live"} 1',
+    );
+    expect(text).toContain('projectord_module_healthy{module="account-summary",partition="0"} 1');
   });
 
   it('shows a live module holding parked aggregates as mode parked, still healthy', async () => {
@@ -200,9 +219,11 @@ describe('createMetricsSampler', () => {
     });
     sampler.sampleModules();
     const text = await metrics.render();
-    expect(text).toContain('projectord_module_info{module="account-summary",mode="parked"} 1');
+    expect(text).toContain(
+      'projectord_module_info{module="account-summary",partition="0",mode="parked"} 1',
+    );
     expect(samples(text, 'projectord_module_info{')).toHaveLength(1);
-    expect(text).toContain('projectord_module_healthy{module="account-summary"} 1');
+    expect(text).toContain('projectord_module_healthy{module="account-summary",partition="0"} 1');
   });
 
   it('removes the series of a module that left status() (lease lost)', async () => {

@@ -31,8 +31,10 @@ export function registerRebuild(program: Command): void {
     .argument('<module>', 'the projection to rebuild')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { config, logger } = commandContext(cmd);
-      const { modules, upcasters } = await loadConfiguredModules(config);
+      const { modules, upcasters, partitioning } = await loadConfiguredModules(config);
       const module = findModule(modules, name, 'rebuild');
+      // One read model for all partitions: the rebuild takes every partition's lease.
+      const slots = partitioning.slots([module]).map((s) => s.name);
       await withStoppableDatabase(config, 'rebuild', async (db, signal) => {
         const progress = createProgress({
           label: `rebuild ${module.name}`,
@@ -47,7 +49,8 @@ export function registerRebuild(program: Command): void {
           logger,
           signal,
           onProgress: (n) => progress.update(n),
-          exclusive: rebuildExclusively({ db, config, module: module.name, logger, signal }),
+          slots,
+          exclusive: rebuildExclusively({ db, config, module: module.name, slots, logger, signal }),
         }).catch((e: unknown) => {
           progress.finish();
           if (e instanceof ProjectionFailedError) {
