@@ -1,7 +1,8 @@
 import { runEngine } from '../lib/engineHarness.js';
 import { createMemoryEventLog } from '../lib/memoryEventLog.js';
-import { createCountingSink, createMemoryDb, createStoreSink } from '../lib/memorySink.js';
-import { createMemoryStore } from '../lib/memoryStore.js';
+import { createMemoryDb, createStoreSink } from '../../src/modules/testing/memoryDb.js';
+import { createCountingSink } from '../lib/memorySink.js';
+import { createMemoryStore } from '../../src/modules/testing/memoryStore.js';
 import { toStream } from '../lib/streamEvents.js';
 import { BANK_MODULES, BANK_UPCASTERS } from '../modules/bank.js';
 import singleUpsert from '../modules/singleUpsert.js';

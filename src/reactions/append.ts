@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { appendEvent, eventStore } from '../events/eventStore.js';
+import { appendEvent, eventStore, type AppendInput } from '../events/eventStore.js';
 import type { EventMetadata, ProjectorEvent } from '../events/types.js';
 import { ProjectordError } from '../lib/errors.js';
 import type { AppendResult, NewEvent } from '../modules/types.js';
@@ -68,13 +68,37 @@ function metadataFor(
   return meta;
 }
 
+/**
+ * What a reaction's append stores (checked: an invalid one throws, naming the module): the
+ * deterministic id, and metadata linking it to its cause. The test kit's in-memory event store
+ * appends the same documents.
+ */
+export function reactionAppendInput(
+  cause: ProjectorEvent | undefined,
+  moduleName: string,
+  e: NewEvent,
+): AppendInput & { eventId: string } {
+  check(moduleName, e);
+  const eventId = reactionEventId(moduleName, e.idempotencyKey);
+  return {
+    aggregateId: e.aggregateId,
+    aggregateType: e.aggregateType,
+    eventType: e.eventType,
+    ...(e.eventVersion === undefined ? {} : { eventVersion: e.eventVersion }),
+    eventData: e.eventData,
+    eventMetadata: metadataFor(cause, moduleName, e),
+    eventId,
+    commandId: eventId,
+  };
+}
+
 export function createEventAppender(deps: EventAppenderDeps): EventAppender {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
   return {
     async append(cause, moduleName, e) {
-      check(moduleName, e);
-      const eventId = reactionEventId(moduleName, e.idempotencyKey);
+      const input = reactionAppendInput(cause, moduleName, e);
+      const { eventId } = input;
       // Checked first so idempotency does not hang on the unique eventId index alone.
       const existing = await eventStore(db).findOne(
         { eventId: { $eq: eventId } },
@@ -84,20 +108,10 @@ export function createEventAppender(deps: EventAppenderDeps): EventAppender {
         return { ok: true, eventId, version: Number(existing.version), duplicate: true };
       }
       try {
-        const appended = await appendEvent(
-          db,
-          {
-            aggregateId: e.aggregateId,
-            aggregateType: e.aggregateType,
-            eventType: e.eventType,
-            ...(e.eventVersion === undefined ? {} : { eventVersion: e.eventVersion }),
-            eventData: e.eventData,
-            eventMetadata: metadataFor(cause, moduleName, e),
-            eventId,
-            commandId: eventId,
-          },
-          { now, ...(deps.maxRetries === undefined ? {} : { maxRetries: deps.maxRetries }) },
-        );
+        const appended = await appendEvent(db, input, {
+          now,
+          ...(deps.maxRetries === undefined ? {} : { maxRetries: deps.maxRetries }),
+        });
         return { ok: true, ...appended };
       } catch (err) {
         if (err instanceof ProjectordError && err.code === 'APPEND_CONTENDED') {

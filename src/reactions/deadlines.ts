@@ -92,7 +92,8 @@ export function deadlineDocId(module: string, id: string): string {
   return `${module}:${id}`;
 }
 
-function checked(module: string, d: Deadline<object>): Deadline {
+/** A deadline as a module scheduled it, checked (DEADLINE_INVALID names the module and the fix). */
+export function checkedDeadline(module: string, d: Deadline<object>): Deadline {
   const bad = (what: string) =>
     new ProjectordError(
       'DEADLINE_INVALID',
@@ -132,7 +133,7 @@ export function createDeadlineStore(
     },
 
     async schedule(module, deadline) {
-      const d = checked(module, deadline);
+      const d = checkedDeadline(module, deadline);
       const _id = deadlineDocId(module, d.id);
       try {
         await coll.updateOne(

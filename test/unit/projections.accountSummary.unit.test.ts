@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import accountSummary, { ACCOUNT_SUMMARY_VIEW } from '../../projections/account-summary.js';
-import { EventValidationError } from '../../projections/lib/validate.js';
-import { createMemoryStore, eventStream } from '../helpers/memoryContext.js';
+import upcasters from '../../projections/upcasters.js';
+import {
+  DeadLetterError,
+  eventStream,
+  runModule,
+  type TestEvent,
+} from '../../src/modules/testing/index.js';
 
+/**
+ * account-summary on the module test kit (`projectord/testing`): each test hands the module a
+ * list of events and reads back the view as the daemon would have written it, through the
+ * daemon's own validation, upcasters, lanes, guards and writer (in memory).
+ */
 const NOW = new Date('2025-06-01T00:00:00Z');
 const created = {
   accountNumber: 'ACC-001',
@@ -14,10 +24,12 @@ const created = {
   createdAt: new Date('2025-02-28T09:00:00Z'),
 };
 
-function setup() {
-  const store = createMemoryStore({ now: () => NOW });
-  const next = eventStream('acc-1');
-  return { store, next, view: () => store.get(ACCOUNT_SUMMARY_VIEW, 'acc-1') };
+const account = () => eventStream('acc-1', { aggregateType: 'BankAccount', eventVersion: '2.0' });
+
+/** The account's summary after the events (undefined: no document). */
+async function view(events: readonly TestEvent[]) {
+  const { docs } = await runModule(accountSummary, events, { now: NOW, upcasters });
+  return docs[ACCOUNT_SUMMARY_VIEW]?.find((d) => d._id === 'acc-1');
 }
 
 describe('account-summary', () => {
@@ -32,9 +44,8 @@ describe('account-summary', () => {
   });
 
   it('opens an account with every DOMAIN.md field', async () => {
-    const { store, next, view } = setup();
-    await store.apply(accountSummary, next('AccountCreated', created));
-    expect(view()).toEqual({
+    const a = account();
+    expect(await view([a('AccountCreated', created)])).toEqual({
       _id: 'acc-1',
       accountNumber: 'ACC-001',
       accountHolder: 'Ada Lovelace',
@@ -54,10 +65,12 @@ describe('account-summary', () => {
   });
 
   it('defaults initialBalance to 0, currency to USD, createdAt to the event time', async () => {
-    const { store, next, view } = setup();
-    const e = next('AccountCreated', { accountNumber: 'A', accountHolder: 'B', accountType: 'C' });
-    await store.apply(accountSummary, e);
-    expect(view()).toMatchObject({
+    const e = account()('AccountCreated', {
+      accountNumber: 'A',
+      accountHolder: 'B',
+      accountType: 'C',
+    });
+    expect(await view([e])).toMatchObject({
       currentBalance: 0,
       currency: 'USD',
       createdAt: e.eventTimestamp,
@@ -66,16 +79,14 @@ describe('account-summary', () => {
   });
 
   it('moves the balance: debit − (amount + fee), credit + amount, reversal + (amount + fee)', async () => {
-    const { store, next, view } = setup();
-    await store.apply(accountSummary, next('AccountCreated', created));
-    await store.apply(accountSummary, next('FundsDebited', { amount: 100, feeAmount: 2.5 }));
-    expect(view()?.currentBalance).toBe(897.5);
-    const credit = next('FundsCredited', { amount: 50, feeAmount: 0 });
-    await store.apply(accountSummary, credit);
-    expect(view()?.currentBalance).toBe(947.5);
-    const reversal = next('DebitReversed', { amount: 100, feeAmount: 2.5, reason: 'no credit' });
-    await store.apply(accountSummary, reversal);
-    expect(view()).toMatchObject({
+    const a = account();
+    const opened = a('AccountCreated', created);
+    const debit = a('FundsDebited', { amount: 100, feeAmount: 2.5 });
+    expect((await view([opened, debit]))?.currentBalance).toBe(897.5);
+    const credit = a('FundsCredited', { amount: 50, feeAmount: 0 });
+    expect((await view([opened, debit, credit]))?.currentBalance).toBe(947.5);
+    const reversal = a('DebitReversed', { amount: 100, feeAmount: 2.5, reason: 'no credit' });
+    expect(await view([opened, debit, credit, reversal])).toMatchObject({
       currentBalance: 1050,
       lastTransactionAt: reversal.eventTimestamp,
       version: 4,
@@ -83,15 +94,21 @@ describe('account-summary', () => {
     });
   });
 
+  it('upcasts a 1.0 debit (no fee) before applying it', async () => {
+    const a = account();
+    const opened = a('AccountCreated', created);
+    const old = a('FundsDebited', { amount: 100 }, { eventVersion: '1.0' });
+    expect((await view([opened, old]))?.currentBalance).toBe(900);
+  });
+
   it('freezes with who, when and why', async () => {
-    const { store, next, view } = setup();
-    await store.apply(accountSummary, next('AccountCreated', created));
+    const a = account();
     const frozenAt = new Date('2025-03-02T00:00:00Z');
-    await store.apply(
-      accountSummary,
-      next('AccountFrozen', { reason: 'fraud score 85', frozenBy: 'fraud-saga', frozenAt }),
-    );
-    expect(view()).toMatchObject({
+    const events = [
+      a('AccountCreated', created),
+      a('AccountFrozen', { reason: 'fraud score 85', frozenBy: 'fraud-saga', frozenAt }),
+    ];
+    expect(await view(events)).toMatchObject({
       status: 'frozen',
       frozenAt,
       frozenBy: 'fraud-saga',
@@ -99,38 +116,36 @@ describe('account-summary', () => {
       currentBalance: 1000,
     });
     // A frozen account still records money that moves (e.g. a reversal).
-    await store.apply(accountSummary, next('DebitReversed', { amount: 5 }));
-    expect(view()).toMatchObject({ status: 'frozen', currentBalance: 1005 });
+    expect(await view([...events, a('DebitReversed', { amount: 5 })])).toMatchObject({
+      status: 'frozen',
+      currentBalance: 1005,
+    });
   });
 
   it('applies a redelivered event once', async () => {
-    const { store, next, view } = setup();
-    await store.apply(accountSummary, next('AccountCreated', created));
-    const debit = next('FundsDebited', { amount: 10 });
-    await store.apply(accountSummary, debit);
-    await store.apply(accountSummary, debit);
-    expect(view()?.currentBalance).toBe(990);
+    const a = account();
+    const opened = a('AccountCreated', created);
+    const debit = a('FundsDebited', { amount: 10 });
+    expect((await view([opened, debit, debit]))?.currentBalance).toBe(990);
   });
 
   it('stores operator-looking strings and ignores $-keys in eventData as plain data', async () => {
-    const { store, next, view } = setup();
-    await store.apply(
-      accountSummary,
-      next('AccountCreated', {
+    const doc = await view([
+      account()('AccountCreated', {
         ...created,
         accountHolder: '{"$gt": ""}',
         accountNumber: '$where',
         $set: { currentBalance: 1e9 },
         'status.$': 'frozen',
       }),
-    );
-    expect(view()).toMatchObject({
+    ]);
+    expect(doc).toMatchObject({
       accountHolder: '{"$gt": ""}',
       accountNumber: '$where',
       currentBalance: 1000,
       status: 'active',
     });
-    expect(view()).not.toHaveProperty('$set');
+    expect(doc).not.toHaveProperty('$set');
   });
 
   it.each([
@@ -148,28 +163,37 @@ describe('account-summary', () => {
     ['AccountFrozen', { reason: ['x'] }, 'eventData.reason'],
     ['AccountFrozen', { frozenBy: {} }, 'eventData.frozenBy'],
     ['AccountFrozen', { frozenAt: 12 }, 'eventData.frozenAt'],
-  ])('rejects %s with %j naming %s, writing nothing', async (type, data, field) => {
-    const { store, next } = setup();
-    if (type !== 'AccountCreated')
-      await store.apply(accountSummary, next('AccountCreated', created));
-    const before = store.dump();
-    const err = await store.apply(accountSummary, next(type, data)).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(EventValidationError);
-    expect((err as EventValidationError).field).toBe(field);
-    expect((err as Error).message).toContain(field);
-    expect(store.dump()).toEqual(before);
+  ])('dead-letters %s with %j naming %s, writing nothing', async (type, data, field) => {
+    const a = account();
+    const before = type === 'AccountCreated' ? [] : [a('AccountCreated', created)];
+    const bad = a(type, data);
+    const err = await view([...before, bad]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadLetterError);
+    const dead = err as DeadLetterError;
+    expect(dead.field).toBe(field);
+    expect(dead.error?.message).toContain(field);
+    expect(dead.deadLetters).toMatchObject([{ eventId: bad.eventId, status: 'parked' }]);
+    // Nothing of the bad event was written: the view is what the events before it made.
+    const { docs } = await runModule(accountSummary, [...before, bad], {
+      now: NOW,
+      deadLetters: 'return',
+    });
+    expect(docs[ACCOUNT_SUMMARY_VIEW]).toEqual(before.length === 0 ? [] : [await view(before)]);
   });
 
-  it('rejects an event whose timestamp is not a Date', async () => {
-    const { store, next } = setup();
-    const e = next(
+  it('dead-letters an event without a valid time before the module sees it', async () => {
+    const bad = account()(
       'FundsDebited',
       { amount: 1 },
-      { eventTimestamp: '2025-01-01' as unknown as Date },
+      {
+        eventTimestamp: '2025-01-01',
+        storedAt: undefined,
+      },
     );
-    await expect(store.apply(accountSummary, e)).rejects.toMatchObject({
-      name: 'EventValidationError',
+    await expect(view([bad])).rejects.toMatchObject({
+      name: 'DeadLetterError',
       field: 'eventTimestamp',
+      deadLetters: [{ status: 'invalid' }],
     });
   });
 });

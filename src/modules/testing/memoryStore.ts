@@ -1,18 +1,19 @@
 import type { AnyBulkWriteOperation, Document } from 'mongodb';
-import type { OpError } from '../../src/writer/sink.js';
-import type { ReadModelDoc } from '../../src/writer/intents.js';
+import type { ReadModelDoc } from '../../writer/intents.js';
+import type { OpError } from '../../writer/sink.js';
 
 /**
- * The read models of the in-process benchmarks: collections of documents in maps, written by
- * the bulk operations the batch writer produces and read back by handlers. It understands
- * exactly the filters and updates of src/writer/intents.ts (guards on `version`, per-aggregate
- * markers and `_appliedEvents`; `$set`, `$setOnInsert`, `$inc`, `$max`, `$min`, `$push`), with
+ * Read models in memory, for the module test kit and the in-process benchmarks: collections of
+ * documents in maps, written by the bulk operations the batch writer produces and read back by
+ * handlers. It understands exactly the filters and updates of src/writer/intents.ts (guards on
+ * `version`, per-aggregate markers and `_appliedEvents`; `$set`, `$setOnInsert`, `$inc`,
+ * `$max`, `$min`, `$push`) and the plain-equality reads of src/modules/context.ts, with
  * MongoDB's answers: a guarded upsert that matches nothing while the `_id` exists is E11000,
  * which the writer reads as "already applied". Anything else throws, so a new intent shape
- * shows up here instead of being silently mis-applied.
+ * shows up here instead of being silently mis-applied. An int test runs the bank modules both
+ * here and on a server and compares every document (testKitBackends.int.test.ts).
  *
- * It stands in for the server only so that modules that read their own documents behave as in
- * production; its own time is measured (`busyMs`) and reported apart from the engine's.
+ * Its own time is measured (`busyMs`): the benchmarks report it apart from the engine's.
  */
 type Doc = Record<string, unknown>;
 
@@ -58,16 +59,24 @@ function setPath(doc: Doc, path: string, value: unknown): void {
 const cmp = (a: unknown, b: unknown): number =>
   (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
 
+/** MongoDB's equality for the values read models hold: dates by time, the rest by value. */
+function same(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  }
+  return a === b;
+}
+
 function matchesCondition(value: unknown, cond: unknown): boolean {
-  if (!isObject(cond)) return value === cond;
+  if (!isObject(cond)) return same(value, cond);
   for (const [op, arg] of Object.entries(cond)) {
     const ok =
       op === '$eq'
-        ? value === arg
+        ? same(value, arg) || (Array.isArray(value) && value.some((v) => same(v, arg)))
         : op === '$ne'
           ? Array.isArray(value)
-            ? !value.includes(arg)
-            : value !== arg
+            ? !value.some((v) => same(v, arg))
+            : !same(value, arg)
           : op === '$lt'
             ? value !== undefined && cmp(value, arg) < 0
             : op === '$gte'
@@ -88,7 +97,9 @@ function matches(doc: Doc, filter: Document): boolean {
 }
 
 function unsupported(what: string): never {
-  throw new Error(`memory store: ${what} is not modelled; extend bench/lib/memoryStore.ts`);
+  throw new Error(
+    `memory store: ${what} is not modelled; extend src/modules/testing/memoryStore.ts`,
+  );
 }
 
 function applyUpdate(doc: Doc, update: Document, inserting: boolean): void {
