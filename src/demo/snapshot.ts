@@ -66,7 +66,7 @@ export async function takeSnapshot(src: SnapshotSource): Promise<DemoSnapshot> {
   const statuses = src.status();
   const [checkpoints, deadLetters, sagaStates, dueDeadlines, events, newest] = await Promise.all([
     db.collection<Document>(CHECKPOINTS).find({}).toArray(),
-    countBy(db, DEAD_LETTERS, 'module', { status: { $in: [...OPEN_STATUSES] } }),
+    countBy(db, DEAD_LETTERS, 'module', { status: { $in: [...OPEN_STATUSES, 'invalid'] } }),
     countBy(db, TRANSFER_SAGA_STATE, 'state'),
     db.collection(SAGA_DEADLINES).countDocuments({
       status: { $in: ['pending', 'firing'] },

@@ -1,6 +1,7 @@
 import type { Position } from '../checkpoint/position.js';
 import type { ProjectorEvent, RawEventDocument } from '../events/types.js';
 import type { DeadLetterStore } from '../lanes/deadLetters.js';
+import type { Logger } from '../observability/logger.js';
 import type { ModulePipeline } from './pipeline.js';
 import type { PhantomGuard } from './phantoms.js';
 import { prepareEvent } from './prepare.js';
@@ -12,7 +13,8 @@ import type { UpcasterRegistry } from './upcast.js';
  * partition (partitions/slots.ts): validate the envelope,
  * upcast, register it with each module's checkpointer (stream events only), push it into the
  * lane (which may wait: backpressure). An invalid envelope or a failing upcaster dead-letters the
- * event for each module that would have handled it, naming the field.
+ * event for each module that would have handled it, naming the field, and says so at warn level
+ * (eventId, module, reason): such an event reaches no handler, and an operator must see it.
  */
 export interface Dispatcher {
   dispatch(
@@ -27,7 +29,10 @@ export interface Dispatcher {
 export function createDispatcher(deps: {
   upcasters: UpcasterRegistry;
   deadLetters: DeadLetterStore;
+  logger?: Logger;
   onIgnored?(eventType: string): void;
+  /** An event dead-lettered as invalid for `module` (counted like a dead-lettered outcome). */
+  onInvalid?(module: string, eventType: string): void;
   /** Live-stream events only: drops change events of inserts that were never stored. */
   phantoms?: PhantomGuard;
   onPhantom?(event: ProjectorEvent): void;
@@ -47,7 +52,7 @@ export function createDispatcher(deps: {
       if (typeof type === 'string' && !p.handles.has(type)) continue;
       if (seen.has(p.module.name)) continue;
       seen.add(p.module.name);
-      await deps.deadLetters.invalid({
+      const recorded = await deps.deadLetters.invalid({
         module: p.module.name,
         eventId,
         aggregateId: raw.aggregateId,
@@ -58,6 +63,12 @@ export function createDispatcher(deps: {
         attempts: 0,
         event: raw,
       });
+      if (!recorded) continue; // an operator already skipped or retried it
+      deps.logger?.warn(
+        { eventId, module: p.module.name, reason: message, field, eventType: type },
+        'invalid event dead-lettered: it reaches no handler until fixed, retried or skipped (projectord dlq)',
+      );
+      deps.onInvalid?.(p.module.name, typeof type === 'string' ? type : 'unknown');
     }
   }
 

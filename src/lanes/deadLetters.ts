@@ -1,4 +1,5 @@
 import type { Db, Document } from 'mongodb';
+import { isDuplicateKeyError } from '../lib/errors.js';
 import { plainValue } from '../writer/sanitize.js';
 
 /**
@@ -9,7 +10,9 @@ import { plainValue } from '../writer/sanitize.js';
  *  - an operator turns `parked` into `retry-requested` or `skip-requested` (CLI); the owning
  *    daemon performs it in order, then replays the waiting entries and releases the key;
  *  - finished entries become `resolved` / `skipped` (kept for the audit trail).
- * Invalid envelopes are stored as `invalid` (no key to park; nothing waits behind them).
+ * Invalid envelopes are stored as `invalid` (no key to park; nothing waits behind them). An
+ * invalid event delivered again (a restart, catch-up overlapping the stream) refreshes its entry
+ * while it is still `invalid`, and leaves it alone once an operator acted on it.
  */
 export const DEAD_LETTERS = 'projector_dead_letters';
 
@@ -54,9 +57,10 @@ export interface DeadLetterStore {
       '_id' | 'createdAt' | 'updatedAt' | 'order' | 'status' | 'attempts' | 'error'
     >,
   ): Promise<void>;
+  /** False when the entry exists and an operator already acted on it (skipped, retried). */
   invalid(
     entry: Omit<DeadLetter, '_id' | 'createdAt' | 'updatedAt' | 'order' | 'status' | 'key'>,
-  ): Promise<void>;
+  ): Promise<boolean>;
   /** Keys with an open (parked or requested) entry, per module. */
   openKeys(module: string): Promise<Set<string>>;
   requests(module: string): Promise<DeadLetter[]>;
@@ -106,7 +110,25 @@ export function createDeadLetterStore(db: Db, now: () => Date = () => new Date()
         { upsert: true },
       );
     },
-    invalid: (e) => put({ ...e, _id: id(e.module, e.eventId), key: '', status: 'invalid' }),
+    async invalid(e) {
+      const at = now();
+      const doc = { ...e, _id: id(e.module, e.eventId), key: '', status: 'invalid' as const };
+      try {
+        // Matches only a new or still-invalid entry; any other makes the upsert's insert collide.
+        await coll.updateOne(
+          { _id: { $eq: doc._id }, status: 'invalid' },
+          {
+            $set: { ...doc, event: plainValue(doc.event), updatedAt: at },
+            $setOnInsert: { createdAt: at, order: order() },
+          },
+          { upsert: true },
+        );
+        return true;
+      } catch (err) {
+        if (isDuplicateKeyError(err)) return false;
+        throw err;
+      }
+    },
     async openKeys(module) {
       const docs = await coll
         .find(

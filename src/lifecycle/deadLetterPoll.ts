@@ -1,17 +1,18 @@
 import type { ModulePipeline } from '../dispatch/pipeline.js';
-import type { DeadLetterStore } from '../lanes/deadLetters.js';
 import { toError } from '../lib/errors.js';
-import type { Logger } from '../observability/logger.js';
+import type { DaemonContext } from './context.js';
+import { retryInvalid } from './invalidRetry.js';
 
 /**
  * Polls for operators' retry/skip requests (`projectord dlq retry | skip`) every second and hands
- * each to the lane of its key's partition, once. Returns the function that stops the polling.
+ * each to the lane of its key's partition, once (a retry of an invalid event: invalidRetry.ts).
+ * Returns the function that stops the polling.
  */
 export function pollDeadLetterRequests(
   pipelines: readonly ModulePipeline[],
-  deadLetters: DeadLetterStore,
-  logger: Logger,
+  c: DaemonContext,
 ): () => void {
+  const { deadLetters, logger } = c;
   const submitted = new Set<string>();
   const timer = setInterval(() => {
     void (async () => {
@@ -27,7 +28,9 @@ export function pollDeadLetterRequests(
             { module: p.module.name, slot: p.slot.name, id: r._id, status: r.status },
             'performing a dead-letter request',
           );
-          await p.lane.release(r);
+          // An invalid event has no key: nothing is parked behind it.
+          if (r.key === '') await retryInvalid(p, r, c, pipelines);
+          else await p.lane.release(r);
         }
       }
     })().catch((e: unknown) => logger.warn({ err: toError(e) }, 'dead-letter poll failed'));

@@ -22,7 +22,7 @@ export async function followStream(
   for (const p of pipelines) await setMode(p, 'live', c);
   const start = minPosition(pipelines.map((p) => p.joinedAt).filter((p): p is Position => !!p));
   let seq = 0;
-  const stopPolling = pollDeadLetterRequests(pipelines, c.deadLetters, c.logger);
+  const stopPolling = pollDeadLetterRequests(pipelines, c);
   try {
     const source = c.source({
       db: c.db,

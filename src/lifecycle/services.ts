@@ -84,7 +84,9 @@ export function createDaemonServices(o: ServicesOptions): DaemonServices {
   const dispatcher = createDispatcher({
     upcasters,
     deadLetters,
+    logger,
     ...(hooks.onIgnored ? { onIgnored: hooks.onIgnored } : {}),
+    ...(hooks.onInvalid ? { onInvalid: hooks.onInvalid } : {}),
     phantoms,
     onPhantom: (e) =>
       logger[phantomsExpected ? 'debug' : 'warn'](

@@ -41,6 +41,8 @@ export function shownMode(mode: ModuleMode, parkedAggregates: number): ModuleMod
 export interface DaemonHooks {
   onOutcome?(slot: string, event: ProjectorEvent, outcome: Outcome, ms: number): void;
   onIgnored?(eventType: string): void;
+  /** An event dead-lettered as invalid (a bad envelope or a failing upcaster) for `module`. */
+  onInvalid?(module: string, eventType: string): void;
   onRestart?(reason: string): void;
   onStreamOpen?(): void;
   /** Lease fencing: false = the slot's writes are not sent. */

@@ -8,14 +8,20 @@ import type { ReviewState } from '../../projections/lib/saga-review-steps.js';
 import { TRANSFER_SAGA_STATE } from '../../projections/lib/saga-transfer-state.js';
 import { TRANSFER_SAGA } from '../../projections/transfer-saga.js';
 import type { Config } from '../config/schema.js';
-import { DEAD_LETTERS, OPEN_STATUSES } from '../lanes/deadLetters.js';
+import { DEAD_LETTERS } from '../lanes/deadLetters.js';
 import { toError } from '../lib/errors.js';
 import { shownMode, type DaemonHooks, type ModuleStatus } from '../lifecycle/status.js';
 import type { HealthReport } from './health.js';
 import { evaluateModuleHealth } from './health.js';
 import type { Logger } from './logger.js';
 import { parseSlotName } from '../partitions/slots.js';
-import type { Metrics, SlotLabels } from './metrics.js';
+import {
+  DEAD_LETTER_METRIC_STATUSES,
+  STALL_ACTIONS,
+  type DeadLetterMetricStatus,
+  type Metrics,
+  type SlotLabels,
+} from './metrics.js';
 
 /**
  * Connects the daemon to its metrics and health endpoint: hooks count outcomes as they happen;
@@ -50,6 +56,15 @@ export function metricsHooks(metrics: Metrics): DaemonHooks {
         partition: '*',
         event_type: eventType,
         outcome: 'ignored',
+      });
+    },
+    onInvalid(module, eventType) {
+      // Module-wide: an invalid event has no key, so no partition.
+      metrics.eventsApplied.inc({
+        module,
+        partition: '*',
+        event_type: eventType,
+        outcome: 'dead_lettered',
       });
     },
     onRestart(reason) {
@@ -90,8 +105,11 @@ export function healthReport(
 
 /** What the slow sampler reads from MongoDB in one pass. */
 export interface DatabaseCounts {
-  /** Open and invalid dead letters by module: every module in the collection, owned or not. */
-  deadLetters: ReadonlyMap<string, number>;
+  /**
+   * Unfinished dead letters by module and status (DEAD_LETTER_METRIC_STATUSES): every module in
+   * the collection, owned or not.
+   */
+  deadLetters: ReadonlyMap<string, ReadonlyMap<DeadLetterMetricStatus, number>>;
   /** Instances by state, for each saga that ran on this instance when it was read. */
   sagaStates: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** Open reviews past their deadline; undefined when the review saga did not run here. */
@@ -111,11 +129,17 @@ export async function readDatabaseCounts(
 ): Promise<DatabaseCounts> {
   const letters = await db
     .collection(DEAD_LETTERS)
-    .aggregate<{ _id: string; n: number }>([
-      { $match: { status: { $in: [...OPEN_STATUSES, 'invalid'] } } },
-      { $group: { _id: '$module', n: { $sum: 1 } } },
+    .aggregate<{ _id: { module: unknown; status: DeadLetterMetricStatus }; n: number }>([
+      { $match: { status: { $in: [...DEAD_LETTER_METRIC_STATUSES] } } },
+      { $group: { _id: { module: '$module', status: '$status' }, n: { $sum: 1 } } },
     ])
     .toArray();
+  const deadLetters = new Map<string, Map<DeadLetterMetricStatus, number>>();
+  for (const l of letters) {
+    const module = String(l._id.module);
+    const byStatus = deadLetters.get(module) ?? new Map<DeadLetterMetricStatus, number>();
+    deadLetters.set(module, byStatus.set(l._id.status, l.n));
+  }
   const sagaStates = new Map<string, Map<string, number>>();
   for (const [saga, collection] of Object.entries(SAGA_COLLECTIONS)) {
     if (!running.has(saga)) continue;
@@ -125,10 +149,7 @@ export async function readDatabaseCounts(
       .toArray();
     sagaStates.set(saga, new Map(states.map((st) => [String(st._id), st.n])));
   }
-  const counts: DatabaseCounts = {
-    deadLetters: new Map(letters.map((l) => [l._id, l.n])),
-    sagaStates,
-  };
+  const counts: DatabaseCounts = { deadLetters, sagaStates };
   if (running.has(COMPLIANCE_REVIEW_SAGA)) {
     counts.overdueReviews = await db
       .collection(COMPLIANCE_SAGA_STATE)
@@ -163,6 +184,9 @@ export function createMetricsSampler(o: {
   const exportedSlots = new Set<string>();
   const reporting = new Set<string>();
   const sagaSeries = new Map<string, ReadonlySet<string>>();
+  // Invalid dead letters per module, from the last database read: the module's shown mode counts
+  // them as it counts parked aggregates (DESIGN.md "Invalid events").
+  const invalid = new Map<string, number>();
   /** Modules whose module-wide series this instance reports: it runs their partition 0. */
   const reporters = (statuses: readonly ModuleStatus[]) =>
     new Set(statuses.filter((s) => s.partition === 0).map((s) => s.module));
@@ -175,6 +199,7 @@ export function createMetricsSampler(o: {
     sagaSeries.delete(module);
     // Label-less: a non-owner reports 0 so a sum over instances stays right.
     if (module === COMPLIANCE_REVIEW_SAGA) metrics.overdueComplianceReviews.set(0);
+    invalid.delete(module);
     reporting.delete(module);
   }
 
@@ -206,7 +231,9 @@ export function createMetricsSampler(o: {
         metrics.lag.set(m, (lagMs(s, at) ?? 0) / 1000);
         if (s.lastSavedAt)
           metrics.checkpointAge.set(m, (at.getTime() - s.lastSavedAt.getTime()) / 1000);
-        metrics.setModuleMode(m, shownMode(s.mode, s.parkedKeys));
+        metrics.setModuleMode(m, shownMode(s.mode, s.parkedKeys + (invalid.get(s.module) ?? 0)));
+        // At 0 from the slot's first sample, so `increase()` sees its first stall.
+        for (const action of STALL_ACTIONS) metrics.streamStalls.inc({ ...m, action }, 0);
         exportedSlots.add(s.slot);
       }
       for (const h of healthReport(statuses, o.config, at).modules) {
@@ -217,7 +244,11 @@ export function createMetricsSampler(o: {
       // Read again: a module handed over while MongoDB answered is no longer ours to report.
       const running = reporters(o.status());
       for (const module of running) {
-        metrics.deadLetters.set({ module }, counts.deadLetters.get(module) ?? 0);
+        const byStatus = counts.deadLetters.get(module);
+        for (const status of DEAD_LETTER_METRIC_STATUSES) {
+          metrics.deadLetters.set({ module, status }, byStatus?.get(status) ?? 0);
+        }
+        invalid.set(module, byStatus?.get('invalid') ?? 0);
         reporting.add(module);
       }
       for (const [saga, states] of counts.sagaStates) {

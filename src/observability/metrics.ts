@@ -33,6 +33,24 @@ export const RESTART_REASONS = [
   'history_lost',
 ] as const satisfies readonly (Exclude<ErrorClass, 'historyLost' | 'fatal'> | 'history_lost')[];
 
+/**
+ * The dead-letter statuses `projectord_dead_letters` reports, each its own series (0 when none):
+ * entries an operator still has to act on (parked, invalid), requests not yet performed, and the
+ * events waiting behind a parked one. Finished entries (resolved, skipped) are not counted.
+ */
+export const DEAD_LETTER_METRIC_STATUSES = [
+  'parked',
+  'invalid',
+  'waiting',
+  'retry-requested',
+  'skip-requested',
+] as const;
+export type DeadLetterMetricStatus = (typeof DEAD_LETTER_METRIC_STATUSES)[number];
+
+/** What the daemon did about a stalled stream (stuck ≠ quiet; DESIGN.md "Stalls"). */
+export const STALL_ACTIONS = ['reopened', 'rescanned', 'client-replaced'] as const;
+export type StallAction = (typeof STALL_ACTIONS)[number];
+
 export const METRICS = {
   eventsApplied: {
     name: 'projectord_events_applied_total',
@@ -73,8 +91,14 @@ export const METRICS = {
   deadLetters: {
     name: 'projectord_dead_letters',
     type: 'gauge',
-    labels: ['module'],
-    help: 'Dead letters of the module still waiting for dlq retry or skip.',
+    labels: ['module', 'status'],
+    help: `Dead letters of the module not finished, by status (${DEAD_LETTER_METRIC_STATUSES.join(', ')}): parked and invalid ones wait for projectord dlq retry or skip.`,
+  },
+  streamStalls: {
+    name: 'projectord_stream_stalls_total',
+    type: 'counter',
+    labels: ['module', 'partition', 'action'],
+    help: `Stalls repaired: the module had nothing pending while event_store held a newer event it handles for longer than health.stallMs; by action (${STALL_ACTIONS.join(', ')}).`,
   },
   changeStreamRestarts: {
     name: 'projectord_change_stream_restarts_total',
@@ -135,6 +159,7 @@ export interface Metrics {
   readonly queueDepth: Gauge<LabelsOf<'queueDepth'>>;
   readonly aggregatesInFlight: Gauge<LabelsOf<'aggregatesInFlight'>>;
   readonly deadLetters: Gauge<LabelsOf<'deadLetters'>>;
+  readonly streamStalls: Counter<LabelsOf<'streamStalls'>>;
   readonly changeStreamRestarts: Counter<LabelsOf<'changeStreamRestarts'>>;
   readonly sagaInstances: Gauge<LabelsOf<'sagaInstances'>>;
   readonly overdueComplianceReviews: Gauge;
@@ -149,7 +174,7 @@ export interface Metrics {
    * cumulative; a sum over instances stays right).
    */
   forgetModule(slot: SlotLabels): void;
-  /** Removes the module's dead-letter series (its partition 0 moved elsewhere). */
+  /** Removes the module's dead-letter series of every status (its partition 0 moved elsewhere). */
   forgetDeadLetters(module: string): void;
   /** The Prometheus text exposition of everything in `registry`. */
   render(): Promise<string>;
@@ -185,6 +210,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     }),
     ...perSlot,
     deadLetters,
+    streamStalls: new Counter(def('streamStalls')),
     changeStreamRestarts,
     sagaInstances: new Gauge(def('sagaInstances')),
     overdueComplianceReviews: new Gauge({
@@ -204,7 +230,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       for (const mode of MODULE_MODES) moduleInfo.remove({ ...slot, mode });
     },
     forgetDeadLetters(module) {
-      deadLetters.remove({ module });
+      for (const status of DEAD_LETTER_METRIC_STATUSES) deadLetters.remove({ module, status });
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,

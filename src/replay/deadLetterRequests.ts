@@ -14,8 +14,10 @@ import { usageError } from '../lib/errors.js';
  * the parked event and, if it succeeds, the events waiting behind it; a skip records who skipped
  * it and releases the waiting ones. The request is compare-and-set on status `parked`, so two
  * operators cannot both request, and an entry the daemon is working on is never overwritten.
- * The one exception is skipping an `invalid` envelope: no key is parked behind it, so there is
- * nothing for a daemon to do and it is marked `skipped` at once.
+ * Skipping an `invalid` event is immediate: no key is parked behind it, so there is nothing for
+ * a daemon to do and it is marked `skipped` at once. Retrying one is a request like any other:
+ * the daemon reads the event again and validates it again (lifecycle/invalidRetry.ts) — still
+ * invalid, the entry is `invalid` again; valid now (an upgrade, a corrected store), it is handled.
  */
 export type Action = 'retry' | 'skip';
 
@@ -33,7 +35,15 @@ export const DEAD_LETTER_STATUSES: readonly DeadLetterStatus[] = [
 export const UNFINISHED: readonly DeadLetterStatus[] = [...OPEN_STATUSES, 'waiting', 'invalid'];
 
 /** Statuses the daemon leaves an entry in once it performed a request. */
-export const SETTLED: ReadonlySet<DeadLetterStatus> = new Set(['parked', 'resolved', 'skipped']);
+export const SETTLED: ReadonlySet<DeadLetterStatus> = new Set([
+  'parked',
+  'invalid',
+  'resolved',
+  'skipped',
+]);
+
+/** Statuses a retry or a skip may be requested from. */
+const REQUESTABLE: readonly DeadLetterStatus[] = ['parked', 'invalid'];
 
 export async function listDeadLetters(
   db: Db,
@@ -83,13 +93,6 @@ async function refusal(db: Db, entry: DeadLetter, action: Action): Promise<Error
         'DLQ_FINISHED',
         `Dead letter ${id} is already ${entry.status}: there is nothing left to ${action}.`,
       );
-    case 'invalid':
-      return usageError(
-        'DLQ_INVALID_RETRY',
-        `Dead letter ${id} is an invalid event (${entry.error.field ?? 'event'}: ` +
-          `${entry.error.message}); a retry would fail the same way. Correct the event's ` +
-          `source, or skip it with projectord dlq skip ${id}.`,
-      );
     default:
       return usageError('DLQ_STATUS', `Dead letter ${id} has status ${entry.status}.`);
   }
@@ -113,10 +116,11 @@ export async function requestAction(
     );
   }
   const immediate = action === 'skip' && entry.status === 'invalid';
-  const from: DeadLetterStatus = immediate ? 'invalid' : 'parked';
   const set: Partial<DeadLetter> & Document = immediate
     ? { status: 'skipped', skippedBy: by, updatedAt: now }
     : { status: `${action}-requested`, requestedBy: by, requestedAt: now, updatedAt: now };
+  // Compare-and-set on the status read: an entry that changed meanwhile is refused below.
+  const from = REQUESTABLE.includes(entry.status) ? entry.status : 'parked';
   const updated = await coll.findOneAndUpdate(
     { _id: { $eq: id }, status: { $eq: from } },
     { $set: set },
@@ -128,8 +132,8 @@ export async function requestAction(
 }
 
 /**
- * Polls until the daemon has performed the request: the entry is parked again (the retry
- * failed), or it is resolved/skipped and no event of its key is still waiting behind it.
+ * Polls until the daemon has performed the request: the entry is parked or invalid again (the
+ * retry failed), or it is resolved/skipped and no event of its key is still waiting behind it.
  * Resolves with the entry, or undefined when `timeoutMs` passed first.
  */
 export async function waitUntilPerformed(
@@ -141,7 +145,7 @@ export async function waitUntilPerformed(
   const coll = db.collection<DeadLetter>(DEAD_LETTERS);
   for (;;) {
     const entry = await findDeadLetter(db, id);
-    if (entry?.status === 'parked') return entry;
+    if (entry?.status === 'parked' || entry?.status === 'invalid') return entry;
     if (entry && SETTLED.has(entry.status)) {
       const waiting = await coll.countDocuments({
         module: { $eq: entry.module },

@@ -153,15 +153,17 @@ describe('projectord dlq', () => {
     expect(twice.err).toMatch(/already (has a skip request \(by first\)|skipped)/);
   });
 
-  it('an invalid envelope cannot be retried but can be skipped at once', async () => {
+  it('an invalid envelope retried stays invalid; it can be skipped at once', async () => {
     await eventStore(ctx.db).insertOne({ ...testEvent('bad-v', 1, new Date()), version: 'one' });
     const invalid = await waitFor(
       () => letters().findOne({ module: 'event-counter', status: 'invalid' }),
       { what: 'the invalid envelope in the dead letters' },
     );
-    const retry = await cli('dlq', 'retry', invalid._id);
-    expect(retry.code).toBe(2);
-    expect(retry.err).toContain('is an invalid event (version: version must be a positive integer');
+    const retry = await cli('dlq', 'retry', invalid._id, '--wait', '--timeout-ms', '20000');
+    expect(retry.code).toBe(1);
+    expect(retry.err).toContain(
+      'failed again and is invalid (version: version must be a positive integer',
+    );
     const skip = await cli('dlq', 'skip', invalid._id, '--by', 'tester');
     expect(skip.code).toBe(0);
     expect(skip.out).toContain('skipped by tester');

@@ -72,6 +72,7 @@ describe('metrics against MongoDB', () => {
       { _id: 'd1', module: 'account-summary', status: 'parked' },
       { _id: 'd2', module: 'transaction-history', status: 'parked' },
       { _id: 'd3', module: 'account-summary', status: 'skipped' },
+      { _id: 'd4', module: 'account-summary', status: 'invalid' },
     ]);
     const counts = await readDatabaseCounts(db, new Set([COMPLIANCE_REVIEW_SAGA]));
     expect(counts.overdueReviews).toBe(1);
@@ -82,9 +83,11 @@ describe('metrics against MongoDB', () => {
     });
     // Only the sagas running here are read; the review saga's absence leaves the gauge alone.
     expect([...counts.sagaStates.keys()]).toEqual([COMPLIANCE_REVIEW_SAGA]);
-    expect(Object.fromEntries(counts.deadLetters)).toEqual({
-      'account-summary': 1,
-      'transaction-history': 1,
+    expect(
+      Object.fromEntries([...counts.deadLetters].map(([m, s]) => [m, Object.fromEntries(s)])),
+    ).toEqual({
+      'account-summary': { parked: 1, invalid: 1 },
+      'transaction-history': { parked: 1 },
     });
     expect((await readDatabaseCounts(db, new Set())).overdueReviews).toBeUndefined();
   });

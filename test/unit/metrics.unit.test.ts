@@ -123,8 +123,10 @@ describe('createMetrics', () => {
       m.setModuleMode(l, 'live');
       m.eventsApplied.inc({ ...l, event_type: 'FundsDebited', outcome: 'applied' });
     }
-    m.deadLetters.set({ module: 'gone' }, 5);
-    m.deadLetters.set({ module: 'kept' }, 5);
+    for (const module of ['gone', 'kept']) {
+      m.deadLetters.set({ module, status: 'parked' }, 5);
+      m.deadLetters.set({ module, status: 'invalid' }, 1);
+    }
     m.forgetModule({ module: 'gone', partition: '1' });
     const text = await m.render();
     expect(samples(text, 'module="gone",partition="1"')).toEqual([
@@ -133,8 +135,8 @@ describe('createMetrics', () => {
     expect(samples(text, 'module="gone",partition="0"')).toHaveLength(7);
     m.forgetDeadLetters('gone');
     const after = await m.render();
-    expect(samples(after, 'projectord_dead_letters{module="gone"}')).toEqual([]);
-    expect(samples(after, 'module="kept"')).toHaveLength(8);
+    expect(samples(after, 'projectord_dead_letters{module="gone"')).toEqual([]);
+    expect(samples(after, 'module="kept"')).toHaveLength(9);
   });
 
   it('rejects a label the metric does not have', () => {
@@ -231,25 +233,34 @@ describe('createMetricsSampler', () => {
     s.sampler.sampleModules();
     s.sampler.applyDatabaseCounts(
       counts({
-        deadLetters: new Map([['transfer-saga', 2]]),
+        deadLetters: new Map([['transfer-saga', new Map([['parked', 2]])]]),
         sagaStates: new Map([['transfer-saga', new Map([['Completed', 3]])]]),
         overdueReviews: 4,
       }),
     );
     const before = await s.metrics.render();
-    expect(samples(before, 'module="transfer-saga"')).toHaveLength(7);
+    // 6 slot gauges (mode included), 5 dead-letter statuses, 3 stall actions.
+    expect(samples(before, 'module="transfer-saga"')).toHaveLength(14);
     expect(before).toContain('projectord_saga_instances{saga="transfer-saga",state="Completed"} 3');
     expect(before).toContain('projectord_compliance_reviews_overdue 4');
 
     s.own(['account-summary']);
     s.sampler.sampleModules();
     const after = await s.metrics.render();
-    expect(samples(after, 'module="transfer-saga"')).toEqual([]);
-    expect(samples(after, 'module="compliance-review-saga"')).toEqual([]);
+    // Counters stay (cumulative): only the stall counter's series remain.
+    const stalls = (module: string) =>
+      ['reopened', 'rescanned', 'client-replaced'].map(
+        (action) =>
+          `projectord_stream_stalls_total{module="${module}",partition="0",action="${action}"} 0`,
+      );
+    expect(samples(after, 'module="transfer-saga"')).toEqual(stalls('transfer-saga'));
+    expect(samples(after, 'module="compliance-review-saga"')).toEqual(
+      stalls('compliance-review-saga'),
+    );
     expect(samples(after, 'saga="transfer-saga"')).toEqual([]);
     // Label-less, so it cannot be removed: the new owner reports the count, this instance 0.
     expect(after).toContain('projectord_compliance_reviews_overdue 0');
-    expect(samples(after, 'module="account-summary"')).toHaveLength(7);
+    expect(samples(after, 'module="account-summary"')).toHaveLength(14);
   });
 
   it('exports dead letters only for the modules running here, 0 when there are none', async () => {
@@ -257,16 +268,41 @@ describe('createMetricsSampler', () => {
     s.sampler.applyDatabaseCounts(
       counts({
         deadLetters: new Map([
-          ['account-summary', 2],
-          ['transaction-history', 5],
+          [
+            'account-summary',
+            new Map([
+              ['parked', 2],
+              ['invalid', 1],
+            ]),
+          ],
+          ['transaction-history', new Map([['parked', 5]])],
         ]),
       }),
     );
     const text = await s.metrics.render();
+    const zero = (module: string, statuses: string[]) =>
+      statuses.map((status) => `projectord_dead_letters{module="${module}",status="${status}"} 0`);
     expect(samples(text, 'projectord_dead_letters')).toEqual([
-      'projectord_dead_letters{module="account-summary"} 2',
-      'projectord_dead_letters{module="compliance"} 0',
+      'projectord_dead_letters{module="account-summary",status="parked"} 2',
+      'projectord_dead_letters{module="account-summary",status="invalid"} 1',
+      ...zero('account-summary', ['waiting', 'retry-requested', 'skip-requested']),
+      ...zero('compliance', ['parked', 'invalid', 'waiting', 'retry-requested', 'skip-requested']),
     ]);
+  });
+
+  it('shows a module with invalid dead letters as parked, still healthy, like parked ones', async () => {
+    const s = sampled(['account-summary']);
+    s.sampler.sampleModules();
+    const mode = (m: string) =>
+      `projectord_module_info{module="account-summary",partition="0",mode="${m}"} 1`;
+    expect(await s.metrics.render()).toContain(mode('live'));
+    s.sampler.applyDatabaseCounts(
+      counts({ deadLetters: new Map([['account-summary', new Map([['invalid', 1]])]]) }),
+    );
+    s.sampler.sampleModules();
+    const text = await s.metrics.render();
+    expect(text).toContain(mode('parked'));
+    expect(text).toContain('projectord_module_healthy{module="account-summary",partition="0"} 1');
   });
 
   it('drops a saga state whose count fell to nothing, keeping the others', async () => {

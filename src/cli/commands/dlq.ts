@@ -64,7 +64,7 @@ function registerRequest(dlq: Command, action: Action): void {
     .command(action)
     .description(
       action === 'retry'
-        ? 'ask the daemon to re-run a parked event, then the events waiting behind it'
+        ? 'ask the daemon to re-run a parked event (then the events waiting behind it), or to read an invalid one again'
         : 'ask the daemon to skip a parked event and release the events waiting behind it',
     )
     .argument('<id>', 'the dead letter id (<module>:<eventId>, from dlq list)')
@@ -108,11 +108,11 @@ async function follow(db: Parameters<typeof waitUntilPerformed>[0], entry: DeadL
         `${entry.module}? Check with projectord status; the request stays recorded.`,
     );
   }
-  if (done.status === 'parked') {
+  if (done.status === 'parked' || done.status === 'invalid') {
     throw new ProjectordError(
       'DLQ_RETRY_FAILED',
-      `${entry._id} failed again and is parked (${errorText(done)}). Fix the cause and retry, ` +
-        `or skip it with projectord dlq skip ${entry._id}.`,
+      `${entry._id} failed again and is ${done.status} (${errorText(done)}). Fix the cause and ` +
+        `retry, or skip it with projectord dlq skip ${entry._id}.`,
     );
   }
   out(`${entry._id}: ${done.status}; the events that waited behind it are applied.\n`);

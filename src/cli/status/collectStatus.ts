@@ -11,11 +11,17 @@ import { formatSeconds } from './renderStatus.js';
  * them; this only reads, so it works from any machine against a running deployment):
  *  - projector_checkpoints   mode, last event time, events applied, last save;
  *  - projector_leases        the instance that owns the module now (a live lease);
- *  - projector_dead_letters  entries still waiting for an operator (parked or requested);
+ *  - projector_dead_letters  entries still waiting for an operator: parked or requested, and
+ *                            invalid events (they reached no handler; counted like parked ones);
  *  - event_store             the newest event, to tell how far behind each module is.
  * Values are read defensively: a field of the wrong type shows as unknown, never crashes.
  */
-export const OPEN_DEAD_LETTER_STATUSES = ['parked', 'retry-requested', 'skip-requested'] as const;
+export const OPEN_DEAD_LETTER_STATUSES = [
+  'parked',
+  'retry-requested',
+  'skip-requested',
+  'invalid',
+] as const;
 
 export interface ModuleStatus {
   module: string;
@@ -32,7 +38,10 @@ export interface ModuleStatus {
   /** Time since the checkpoint was last saved. */
   checkpointAgeSeconds: number | null;
   eventsApplied: number;
+  /** Dead letters an operator must act on: parked, requested and invalid ones. */
   deadLetters: number;
+  /** Of `deadLetters`, the invalid events (bad envelope or failing upcaster). */
+  invalid: number;
   /** Instance that saved the checkpoint last. */
   checkpointedBy: string | null;
   health: { ok: boolean; reason: string | null };
@@ -62,18 +71,31 @@ async function newestEventTime(db: Db): Promise<Date | null> {
   return newest ? (asDate(newest.storedAt) ?? asDate(newest.eventTimestamp)) : null;
 }
 
-async function openDeadLetters(db: Db): Promise<Map<string, number>> {
+interface OpenDeadLetters {
+  open: number;
+  invalid: number;
+}
+
+async function openDeadLetters(db: Db): Promise<Map<string, OpenDeadLetters>> {
   const rows = await db
     .collection(DEAD_LETTERS)
     .aggregate<Document>([
       { $match: { status: { $in: [...OPEN_DEAD_LETTER_STATUSES] } } },
-      { $group: { _id: '$module', count: { $sum: 1 } } },
+      {
+        $group: {
+          _id: '$module',
+          count: { $sum: 1 },
+          invalid: { $sum: { $cond: [{ $eq: ['$status', 'invalid'] }, 1, 0] } },
+        },
+      },
     ])
     .toArray();
-  const out = new Map<string, number>();
+  const out = new Map<string, OpenDeadLetters>();
   for (const r of rows) {
     const module = asString(r._id);
-    if (module !== null) out.set(module, asNumber(r.count) ?? 0);
+    if (module !== null) {
+      out.set(module, { open: asNumber(r.count) ?? 0, invalid: asNumber(r.invalid) ?? 0 });
+    }
   }
   return out;
 }
@@ -110,7 +132,10 @@ export function judgeHealth(m: ModuleStatus, opts: StatusOptions): ModuleStatus[
   return { ok: true, reason: null };
 }
 
-/** The checkpoint's mode as an operator sees it (shownMode: live with open dead letters). */
+/**
+ * The checkpoint's mode as an operator sees it (shownMode: live with open dead letters, invalid
+ * ones included, shows `parked`).
+ */
 function modeOf(mode: string | null, openDeadLetters: number): string {
   if (mode === null) return 'unknown';
   return mode === 'live' ? shownMode(mode, openDeadLetters) : mode;
@@ -133,6 +158,7 @@ export async function collectStatus(db: Db, opts: StatusOptions): Promise<Status
   const modules = names.map((module): ModuleStatus => {
     const cp = cps.get(module);
     const lease = lss.get(module);
+    const letters = deadLetters.get(module);
     const leaseExpiresAt = asDate(lease?.expiresAt);
     const live = leaseExpiresAt !== null && leaseExpiresAt.getTime() > now.getTime();
     const lastEventAt = asDate(cp?.lastEventAt);
@@ -142,13 +168,14 @@ export async function collectStatus(db: Db, opts: StatusOptions): Promise<Status
       owner: live ? asString(lease?.owner) : null,
       fence: asNumber(lease?.fence),
       leaseExpiresAt,
-      mode: cp ? modeOf(asString(cp.mode), deadLetters.get(module) ?? 0) : null,
+      mode: cp ? modeOf(asString(cp.mode), letters?.open ?? 0) : null,
       moduleVersion: asNumber(cp?.moduleVersion),
       lastEventAt,
       lagSeconds: newestEventAt && lastEventAt ? secondsBetween(newestEventAt, lastEventAt) : null,
       checkpointAgeSeconds: updatedAt ? secondsBetween(now, updatedAt) : null,
       eventsApplied: asNumber(cp?.eventsApplied) ?? 0,
-      deadLetters: deadLetters.get(module) ?? 0,
+      deadLetters: letters?.open ?? 0,
+      invalid: letters?.invalid ?? 0,
       checkpointedBy: asString(cp?.instanceId),
       health: { ok: true, reason: null },
     };

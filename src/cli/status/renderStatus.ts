@@ -32,7 +32,10 @@ const COLUMNS: readonly [string, (m: ModuleStatus) => string][] = [
   ['LAST EVENT', (m) => time(m.lastEventAt)],
   ['LAG', (m) => secs(m.lagSeconds)],
   ['APPLIED', (m) => String(m.eventsApplied)],
-  ['DEAD LETTERS', (m) => String(m.deadLetters)],
+  [
+    'DEAD LETTERS',
+    (m) => (m.invalid > 0 ? `${m.deadLetters} (${m.invalid} invalid)` : String(m.deadLetters)),
+  ],
   ['CHECKPOINT AGE', (m) => secs(m.checkpointAgeSeconds)],
   ['HEALTH', (m) => (m.health.ok ? 'ok' : (m.health.reason ?? 'not ok'))],
 ];

@@ -68,7 +68,7 @@ export function createMemoryDeadLetters(): MemoryDeadLetters {
   return {
     park: record('parked'),
     wait: record('waiting'),
-    invalid: record('invalid'),
+    invalid: (e) => record('invalid')(e).then(() => true),
     openKeys: () => Promise.resolve(new Set<string>()),
     requests: () => Promise.resolve([]),
     waiting: () => Promise.resolve([]),
