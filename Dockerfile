@@ -2,8 +2,9 @@
 # projectord as a container: `docker run … projectord` runs the daemon (CMD run); any other
 # command works too, e.g. `docker run --rm … projectord status`. It talks to an external MongoDB
 # (PROJECTORD_MONGO_URI); the embedded MongoDB of `projectord mongo` / `demo` needs Java and is
-# not part of this image.
-ARG NODE_VERSION=22
+# not part of this image. Node 24 LTS: TypeScript modules (mounted, listed in modules.dir or
+# modules.paths) load with Node's own type stripping.
+ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-slim AS build
 WORKDIR /app

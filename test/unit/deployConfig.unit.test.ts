@@ -17,6 +17,11 @@ describe('config/sidecar.example.yaml', () => {
 describe('Dockerfile', () => {
   const dockerfile = readFileSync(file('Dockerfile'), 'utf8');
 
+  it('builds and runs on Node 24 LTS', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_VERSION=24$/m);
+    expect(dockerfile.match(/^FROM node:\$\{NODE_VERSION\}-slim/gm)).toHaveLength(2);
+  });
+
   it('exposes and health-checks the default metrics port', () => {
     expect(dockerfile).toMatch(/^EXPOSE 9464$/m);
     expect(dockerfile).toContain("|| 9464) + '/healthz'");
