@@ -8,6 +8,8 @@ export interface EngineRunFigures {
   gcShare: number;
   load1: number;
   batches?: number;
+  /** Write operations sent per event (spans make it less than the handlers' writes). */
+  writesPerEvent?: number;
 }
 
 export function summarise(runs: EngineRunFigures[]) {
@@ -19,5 +21,6 @@ export function summarise(runs: EngineRunFigures[]) {
     cpuUsPerEvent: median(pick('cpuUsPerEvent')),
     gcShare: median(pick('gcShare')),
     load1: median(pick('load1')),
+    writesPerEvent: median(pick('writesPerEvent')),
   };
 }

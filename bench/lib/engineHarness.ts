@@ -86,21 +86,26 @@ export async function runEngine(
   });
   const dispatched: StreamEvent[] | undefined = o.record ? [] : undefined;
   let seq = 0;
-  const dispatch = async (s: StreamEvent) => {
+  // As the daemon's follow loop: a promise only when a lane is full.
+  const dispatch = (s: StreamEvent) => {
     dispatched?.push(s);
-    await engine.dispatch(s.raw, { seq: ++seq, position: toPosition(s.token, s.clusterTime) });
+    return engine.dispatch(s.raw, { seq: ++seq, position: toPosition(s.token, s.clusterTime) });
   };
 
   const started = performance.now();
   for (const s of workload) {
     o.log?.record(s.raw);
-    await dispatch(s);
+    const wait = dispatch(s);
+    if (wait) await wait;
   }
   for (;;) {
     await engine.settle();
     const more = o.log?.takeAppended() ?? [];
     if (more.length === 0) break;
-    for (const s of more) await dispatch(s);
+    for (const s of more) {
+      const wait = dispatch(s);
+      if (wait) await wait;
+    }
   }
   await engine.saveCheckpoints();
   const ms = performance.now() - started;

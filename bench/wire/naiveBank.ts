@@ -7,7 +7,7 @@ import { createModuleRunner } from '../../src/modules/runner.js';
 import type { ProjectionDefinition } from '../../src/modules/types.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import type { BatchWriter, OpOutcome } from '../../src/writer/batchWriter.js';
-import { toBulkOperation, type ReadModelDoc, type WriteIntent } from '../../src/writer/intents.js';
+import type { BulkOp, ReadModelDoc } from '../../src/writer/intents.js';
 import type { Contender } from './contenders.js';
 
 /**
@@ -18,9 +18,8 @@ import type { Contender } from './contenders.js';
  * the read models come out the same; only the way of writing differs.
  */
 function oneAtATimeWriter(db: Db): BatchWriter {
-  async function write(intent: WriteIntent): Promise<OpOutcome> {
-    const coll = db.collection<ReadModelDoc>(intent.collection);
-    const op = toBulkOperation(intent);
+  async function write(collection: string, op: BulkOp): Promise<OpOutcome> {
+    const coll = db.collection<ReadModelDoc>(collection);
     try {
       if ('updateOne' in op) {
         const u = op.updateOne;
@@ -28,7 +27,7 @@ function oneAtATimeWriter(db: Db): BatchWriter {
       } else if ('insertOne' in op) {
         await coll.insertOne(op.insertOne.document);
       } else {
-        throw new Error(`unexpected operation for ${intent.collection}`);
+        throw new Error(`unexpected operation for ${collection}`);
       }
       return 'applied';
     } catch (e) {
@@ -36,15 +35,24 @@ function oneAtATimeWriter(db: Db): BatchWriter {
       throw e;
     }
   }
-  return {
-    async commit(_module, intents) {
+  const writer: BatchWriter = {
+    async commit(_module, writes) {
       const outcomes: OpOutcome[] = [];
-      for (const intent of intents) outcomes.push(await write(intent));
+      for (let i = 0; i < writes.ops.length; i++) {
+        outcomes.push(await write(writes.collections[i]!, writes.ops[i]!));
+      }
       return outcomes;
+    },
+    submit(module, writes, receiver, ticket) {
+      writer.commit(module, writes).then(
+        (outcomes) => outcomes.forEach((o, i) => receiver.written(ticket, i, o)),
+        (e: unknown) => receiver.failed(ticket, e instanceof Error ? e : new Error(String(e))),
+      );
     },
     flush: () => Promise.resolve(),
     pendingOps: 0,
   };
+  return writer;
 }
 
 export async function naiveBankProjector(

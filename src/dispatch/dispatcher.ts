@@ -23,8 +23,11 @@ export interface Dispatcher {
     stream?: { seq: number; position: Position },
     /** Told of each pipeline the event was pushed to (catch-up counts with it). */
     onPushed?: (p: ModulePipeline) => void,
-  ): Promise<void>;
+  ): Promise<void> | undefined;
 }
+
+type Stream = { seq: number; position: Position } | undefined;
+type OnPushed = ((p: ModulePipeline) => void) | undefined;
 
 export function createDispatcher(deps: {
   upcasters: UpcasterRegistry;
@@ -72,53 +75,88 @@ export function createDispatcher(deps: {
     }
   }
 
+  /**
+   * Routes a valid event to `targets` from index `from` on, synchronously while every lane has
+   * room (dispatch returns undefined); when one is full the rest follows once it has room (the
+   * source waits: backpressure).
+   */
+  function route(
+    event: ProjectorEvent,
+    raw: RawEventDocument,
+    targets: readonly ModulePipeline[],
+    stream: Stream,
+    onPushed: OnPushed,
+    from: number,
+    wantedBefore: number,
+  ): Promise<void> | undefined {
+    // Ignored: no module here wants it at all (one partition's owner elsewhere is not "ignored").
+    let wantedBy = wantedBefore;
+    for (let i = from; i < targets.length; i++) {
+      const p = targets[i]!;
+      const wanted = p.handles.has(event.eventType) && (!stream || p.wants(stream.position));
+      if (wanted) wantedBy++;
+      // The key is asked only of an event the module handles (a custom orderingKey may not
+      // know other types); another partition's key is none of this slot's business.
+      const handled = wanted && p.owns(event);
+      if (stream)
+        p.checkpointer.register(
+          stream.seq,
+          stream.position,
+          event.storedAt ?? event.eventTimestamp,
+          handled,
+        );
+      if (!handled) {
+        if (!wanted) p.lane.observe(event);
+        continue;
+      }
+      // The sequence number, not a closure: the lane tells the checkpointer (onFinished).
+      const wait = p.lane.push(stream ? { event, raw, seq: stream.seq } : { event, raw });
+      onPushed?.(p);
+      if (wait) {
+        const n = wantedBy;
+        return wait.then(() => route(event, raw, targets, stream, onPushed, i + 1, n));
+      }
+    }
+    if (wantedBy === 0) deps.onIgnored?.(event.eventType);
+    return undefined;
+  }
+
+  async function unconfirmed(
+    event: ProjectorEvent,
+    raw: RawEventDocument,
+    targets: readonly ModulePipeline[],
+    stream: { seq: number; position: Position },
+    phantoms: PhantomGuard,
+    onPushed: OnPushed,
+  ): Promise<void> {
+    if (!(await phantoms.isStored(event, raw._id))) {
+      deps.onPhantom?.(event);
+      for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
+      return;
+    }
+    await route(event, raw, targets, stream, onPushed, 0, 0);
+  }
+
+  async function rejected(
+    raw: RawEventDocument,
+    targets: readonly ModulePipeline[],
+    stream: Stream,
+    problem: { field: string; message: string },
+  ): Promise<void> {
+    // Dead letters first: once registered, the checkpoint may pass the event, so a crash or
+    // a failed write before the dead letter is durable would lose it for good.
+    await invalid(raw, targets, problem.field, problem.message);
+    if (stream)
+      for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
+  }
+
   return {
-    async dispatch(raw, targets, stream, onPushed) {
+    dispatch(raw, targets, stream, onPushed) {
       const v = prepareEvent(raw, deps.upcasters);
-      const event = v.ok ? v.event : undefined;
-      const problem = v.ok ? undefined : { field: v.field, message: v.message };
-      if (!event) {
-        // Dead letters first: once registered, the checkpoint may pass the event, so a crash or
-        // a failed write before the dead letter is durable would lose it for good.
-        await invalid(raw, targets, problem?.field ?? 'event', problem?.message ?? 'invalid event');
-        if (stream)
-          for (const p of targets)
-            p.checkpointer.register(stream.seq, stream.position, null, false);
-        return;
-      }
-      if (stream && deps.phantoms && !(await deps.phantoms.isStored(event, raw._id))) {
-        deps.onPhantom?.(event);
-        for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
-        return;
-      }
-      // Ignored: no module here wants it at all (one partition's owner elsewhere is not "ignored").
-      let wantedBy = 0;
-      for (const p of targets) {
-        const wanted = p.handles.has(event.eventType) && (!stream || p.wants(stream.position));
-        if (wanted) wantedBy++;
-        // The key is asked only of an event the module handles (a custom orderingKey may not
-        // know other types); another partition's key is none of this slot's business.
-        const handled = wanted && p.owns(event);
-        if (stream)
-          p.checkpointer.register(
-            stream.seq,
-            stream.position,
-            event.storedAt ?? event.eventTimestamp,
-            handled,
-          );
-        if (!handled) {
-          if (!wanted) p.lane.observe(event);
-          continue;
-        }
-        const seq = stream?.seq;
-        await p.lane.push({
-          event,
-          raw,
-          ...(seq === undefined ? {} : { done: () => p.checkpointer.finish(seq) }),
-        });
-        onPushed?.(p);
-      }
-      if (wantedBy === 0) deps.onIgnored?.(event.eventType);
+      if (!v.ok) return rejected(raw, targets, stream, v);
+      if (stream && deps.phantoms)
+        return unconfirmed(v.event, raw, targets, stream, deps.phantoms, onPushed);
+      return route(v.event, raw, targets, stream, onPushed, 0, 0);
     },
   };
 }

@@ -78,7 +78,9 @@ export function createModulePipeline(
   const router = d.router ?? createPartitionRouter(module, slot.count);
   // Writes are tagged with the slot, not the module: the writer's fencing asks for its lease.
   const writer: BatchWriter = {
-    commit: (_module, intents) => d.writer.commit(slot.name, intents),
+    submit: (_module, writes, receiver, ticket) =>
+      d.writer.submit(slot.name, writes, receiver, ticket),
+    commit: (_module, writes) => d.writer.commit(slot.name, writes),
     flush: () => d.writer.flush(),
     get pendingOps() {
       return d.writer.pendingOps;
@@ -97,21 +99,6 @@ export function createModulePipeline(
     operationTimeoutMs: config.mongo.operationTimeoutMs,
     ...(module.kind === 'reaction' && d.reactions ? { reactions: d.reactions } : {}),
   });
-  const lane = createLane({
-    module,
-    maxInFlight: config.lanes.maxInFlight,
-    concurrency: config.lanes.concurrency,
-    retry: config.retry,
-    execute: (e) => runner.execute(e),
-    executeDeadline: (dl) => runner.executeDeadline(dl),
-    fetchVersions: d.fetch.versions,
-    fetchBySourceId: d.fetch.bySourceId,
-    deadLetters: d.deadLetters,
-    parkedKeys: d.parkedKeys,
-    logger: d.logger,
-    ...(d.onOutcome ? { onOutcome: (e, o, ms) => d.onOutcome?.(module.name, e, o, ms) } : {}),
-    ...(d.onFatal ? { onFatal: (err) => d.onFatal?.(module.name, err) } : {}),
-  });
   const checkpointer = createCheckpointer({
     module: slot.name,
     moduleVersion: module.version,
@@ -121,6 +108,25 @@ export function createModulePipeline(
     everyMs: config.checkpoint.everyMs,
     logger: d.logger,
     ...(joinedAt ? { initial: joinedAt } : {}),
+  });
+  const lane = createLane({
+    module,
+    maxInFlight: config.lanes.maxInFlight,
+    concurrency: config.lanes.concurrency,
+    retry: config.retry,
+    execute: (e) => runner.execute(e),
+    handle: (e, barrier) => runner.handle(e, barrier),
+    writer,
+    spans: module.kind === 'projection',
+    executeDeadline: (dl) => runner.executeDeadline(dl),
+    fetchVersions: d.fetch.versions,
+    fetchBySourceId: d.fetch.bySourceId,
+    deadLetters: d.deadLetters,
+    parkedKeys: d.parkedKeys,
+    logger: d.logger,
+    ...(d.onOutcome ? { onOutcome: (e, o, ms) => d.onOutcome?.(module.name, e, o, ms) } : {}),
+    onFinished: (seq) => checkpointer.finish(seq),
+    ...(d.onFatal ? { onFatal: (err) => d.onFatal?.(module.name, err) } : {}),
   });
   let joined = joinedAt;
   return {

@@ -21,8 +21,11 @@ export interface Applier {
   run(item: EventItem, key: string): Promise<Outcome>;
   /** With duplicate, gap and parking checks. */
   applyEvent(item: EventItem, key: string): Promise<Outcome>;
-  /** The handler with retries (parking still checked). */
-  applyOne(item: EventItem, key: string): Promise<Outcome>;
+  /**
+   * The handler with retries (parking still checked). `firstError`: the first attempt already
+   * ran and failed so (the hot path's handler or write).
+   */
+  applyOne(item: EventItem, key: string, firstError?: Error): Promise<Outcome>;
 }
 
 export interface ApplierDeps {
@@ -62,24 +65,31 @@ export function createApplier(d: ApplierDeps): Applier {
     return applyOne(item, key);
   }
 
-  async function applyOne(item: EventItem, key: string): Promise<Outcome> {
+  async function applyOne(item: EventItem, key: string, firstError?: Error): Promise<Outcome> {
     const { event } = item;
     if (parked.has(key)) return applyEvent(item, key);
     const started = performance.now();
+    let failedAlready = firstError;
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw new StoppedError();
       try {
+        if (failedAlready) throw failedAlready;
         const outcome = await o.execute(event);
         if (d.byAggregate) versions.remember(event.aggregateId, event.version);
         o.onOutcome?.(event, outcome, performance.now() - started);
         return outcome;
       } catch (e) {
+        failedAlready = undefined;
         const err = toError(e);
         if (err instanceof LeaseLostError) throw err;
         const kind = classifyError(err);
         // Fatal (no permission, a write concern the deployment cannot satisfy): no event is to
         // blame and no retry heals it, so the lane fails and the daemon stops with the error.
-        if (kind === 'fatal' || (o.strict && kind !== 'infrastructure')) throw err;
+        if (kind === 'fatal') throw err;
+        if (o.strict && kind !== 'infrastructure') {
+          o.onFailed?.(event, err);
+          throw err;
+        }
         if (kind === 'infrastructure') {
           log.warn({ err, eventId: event.eventId }, 'database unavailable; retrying');
           await sleep(

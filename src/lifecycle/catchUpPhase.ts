@@ -34,7 +34,7 @@ export async function catchUpModules(
     signal,
     logger,
   })) {
-    await c.dispatcher.dispatch(raw, targets, undefined, (p) => {
+    const wait = c.dispatcher.dispatch(raw, targets, undefined, (p) => {
       const t = tally.get(p);
       if (!t) return;
       t.applied++;
@@ -42,6 +42,7 @@ export async function catchUpModules(
         t.lastEventAt = raw.storedAt;
       }
     });
+    if (wait) await wait;
     if (++n % 10_000 === 0) logger.info({ events: n }, 'catching up');
   }
   await Promise.all(targets.map((p) => p.lane.idle()));

@@ -44,7 +44,8 @@ export async function followStream(
     for await (const item of readAhead(source, READ_AHEAD, warm)) {
       if (item.kind === 'event') {
         seq++;
-        await c.dispatcher.dispatch(item.raw, pipelines, { seq, position: item.position });
+        const wait = c.dispatcher.dispatch(item.raw, pipelines, { seq, position: item.position });
+        if (wait) await wait;
       } else if (item.position) {
         for (const p of pipelines)
           if (p.checkpointer.pending === 0) p.checkpointer.advanceIdle(item.position);

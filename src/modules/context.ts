@@ -3,7 +3,15 @@ import type { ProjectorEvent } from '../events/types.js';
 import { ProjectordError } from '../lib/errors.js';
 import { within } from '../lib/timeout.js';
 import type { Logger } from '../observability/logger.js';
-import type { Guard, ReadModelDoc, WriteIntent } from '../writer/intents.js';
+import {
+  incrementOperation,
+  insertOperation,
+  upsertOperation,
+  type BulkOp,
+  type Guard,
+  type ReadModelDoc,
+  type Writes,
+} from '../writer/intents.js';
 import type {
   AppendResult,
   Deadline,
@@ -25,8 +33,12 @@ import type {
  *
  * Hot path: everything that does not depend on the event (the declared set, mapped collection
  * handles, the logger) is built once per module by `createContextFactory`; an event costs one
- * small object. Its methods live on a prototype: handlers call them as `ctx.upsert(…)` and must
- * not detach them from `ctx`.
+ * small object, which is also its `Writes`: each write call builds its bulk operation at once.
+ * Its methods live on a prototype: handlers call them as `ctx.upsert(…)` and must not detach
+ * them from `ctx`.
+ *
+ * Reads wait for the `ReadBarrier` first: a lane holding the unsent writes of this key's earlier
+ * events (a span) sends them and waits for them, so a read always sees every earlier event.
  */
 export interface ReactionServices {
   append(cause: ProjectorEvent | undefined, module: string, e: NewEvent): Promise<AppendResult>;
@@ -53,7 +65,12 @@ export interface ContextDeps {
 
 export interface BuiltContext {
   ctx: ReactionContext;
-  intents: WriteIntent[];
+  writes: Writes;
+}
+
+/** What a read waits for first: undefined = nothing unsent before it. */
+export interface ReadBarrier {
+  beforeRead(): Promise<void> | undefined;
 }
 
 function requireString(value: unknown, what: string): string {
@@ -82,8 +99,9 @@ function target(shared: Shared, c: string): { physical: string; handle: Collecti
 
 const WHOLE_MODULE: PartitionInfo = Object.freeze({ index: 0, count: 1, fence: 0 });
 
-class EventContext implements ReactionContext {
-  readonly intents: WriteIntent[] = [];
+export class EventContext implements ReactionContext, Writes {
+  readonly collections: string[] = [];
+  readonly ops: BulkOp[] = [];
   readonly moduleName: string;
   readonly logger: Logger;
   readonly signal: AbortSignal;
@@ -93,6 +111,7 @@ class EventContext implements ReactionContext {
     private readonly shared: Shared,
     private readonly event: ProjectorEvent | undefined,
     private readonly guard: Guard | undefined,
+    private readonly barrier: ReadBarrier | undefined,
   ) {
     const { deps } = shared;
     this.moduleName = shared.name;
@@ -110,8 +129,16 @@ class EventContext implements ReactionContext {
   }
 
   /** A handler's read, bounded like every MongoDB wait a lane depends on (lib/timeout.ts). */
-  private bounded<T>(read: Promise<T>, what: string): Promise<T> {
-    return within(read, this.shared.deps.operationTimeoutMs ?? 0, what);
+  private bounded<T>(read: () => Promise<T>, what: string): Promise<T> {
+    const wait = this.barrier?.beforeRead();
+    const ms = this.shared.deps.operationTimeoutMs ?? 0;
+    if (!wait) return within(read(), ms, what);
+    return wait.then(() => within(read(), ms, what));
+  }
+
+  private add(collection: string, op: BulkOp): void {
+    this.collections.push(collection);
+    this.ops.push(op);
   }
 
   private needGuard(op: string): Guard {
@@ -120,10 +147,9 @@ class EventContext implements ReactionContext {
   }
 
   async findOne<T extends Document = Document>(c: string, id: string): Promise<T | null> {
-    const doc = await this.bounded(
-      target(this.shared, c).handle.findOne({ _id: { $eq: requireString(id, 'findOne id') } }),
-      `findOne in ${c}`,
-    );
+    const { handle } = target(this.shared, c);
+    const filter = { _id: { $eq: requireString(id, 'findOne id') } };
+    const doc = await this.bounded(() => handle.findOne(filter), `findOne in ${c}`);
     return doc as T | null;
   }
 
@@ -137,37 +163,28 @@ class EventContext implements ReactionContext {
     let cursor = target(this.shared, c).handle.find(safe);
     if (options.sort) cursor = cursor.sort(options.sort);
     if (options.limit) cursor = cursor.limit(options.limit);
-    const docs = await this.bounded(cursor.toArray(), `find in ${c}`);
+    const docs = await this.bounded(() => cursor.toArray(), `find in ${c}`);
     return docs as unknown as T[];
   }
 
   upsert(c: string, id: string, update: GuardedUpdate): void {
     const { physical } = target(this.shared, c);
-    this.intents.push({
-      kind: 'upsert',
-      collection: physical,
-      id: requireString(id, 'upsert id'),
-      guard: this.needGuard('upsert'),
-      update,
-    });
+    this.add(
+      physical,
+      upsertOperation(requireString(id, 'upsert id'), this.needGuard('upsert'), update),
+    );
   }
 
   insertOnce(c: string, doc: Document & { _id: string }): void {
     const { physical } = target(this.shared, c);
     requireString(doc._id, 'insertOnce _id');
-    this.intents.push({ kind: 'insertOnce', collection: physical, doc });
+    this.add(physical, insertOperation(doc));
   }
 
   incrementOnce(c: string, id: string, inc: Record<string, number>, set?: Document): void {
     const { physical } = target(this.shared, c);
-    this.intents.push({
-      kind: 'incrementOnce',
-      collection: physical,
-      id: requireString(id, 'incrementOnce id'),
-      guard: this.needGuard('incrementOnce'),
-      inc,
-      ...(set === undefined ? {} : { set }),
-    });
+    const guard = this.needGuard('incrementOnce');
+    this.add(physical, incrementOperation(requireString(id, 'incrementOnce id'), guard, inc, set));
   }
 
   private services(): ReactionServices {
@@ -198,19 +215,20 @@ class EventContext implements ReactionContext {
   }
 }
 
+export type ContextFactory = (
+  event: ProjectorEvent | undefined,
+  guard: Guard | undefined,
+  barrier?: ReadBarrier,
+) => EventContext;
+
 /** Builds, once per module, what every event's context shares. */
-export function createContextFactory(
-  deps: ContextDeps,
-): (event: ProjectorEvent | undefined, guard: Guard | undefined) => BuiltContext {
+export function createContextFactory(deps: ContextDeps): ContextFactory {
   const shared: Shared = { deps, name: deps.module.name, collections: new Map() };
   for (const c of deps.module.collections) {
     const physical = deps.physical(c);
     shared.collections.set(c, { physical, handle: deps.db.collection<ReadModelDoc>(physical) });
   }
-  return (event, guard) => {
-    const ctx = new EventContext(shared, event, guard);
-    return { ctx, intents: ctx.intents };
-  };
+  return (event, guard, barrier) => new EventContext(shared, event, guard, barrier);
 }
 
 /** One-off context (tests, tools); the runner uses a factory. */
@@ -219,5 +237,6 @@ export function buildContext(
   event: ProjectorEvent | undefined,
   guard: Guard | undefined,
 ): BuiltContext {
-  return createContextFactory(deps)(event, guard);
+  const ctx = createContextFactory(deps)(event, guard);
+  return { ctx, writes: ctx };
 }

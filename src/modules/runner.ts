@@ -2,16 +2,19 @@ import type { Db } from 'mongodb';
 import type { ProjectorEvent } from '../events/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { BatchWriter } from '../writer/batchWriter.js';
-import type { Guard } from '../writer/intents.js';
-import { createContextFactory, type ReactionServices } from './context.js';
+import type { Guard, Writes } from '../writer/intents.js';
+import { createContextFactory, type ReactionServices, type ReadBarrier } from './context.js';
 import type { Deadline, ModuleDefinition, PartitionInfo } from './types.js';
 
 /**
- * Runs one module's handler for one event (or deadline) and commits the writes it described
- * as one unit through the batch writer. Resolves once they are durable: `applied` when at least
- * one write changed something, `duplicate` when every write had been applied before.
+ * Runs one module's handler for one event (or deadline). `handle` gives the writes the handler
+ * described — synchronously when the handler is synchronous (no promise on the hot path) — for
+ * the lane to send; `execute` also commits them as one unit through the batch writer and
+ * resolves once they are durable: `applied` when at least one write changed something,
+ * `duplicate` when every write had been applied before.
  */
 export interface ModuleRunner {
+  handle(event: ProjectorEvent, barrier?: ReadBarrier): Writes | Promise<Writes>;
   execute(event: ProjectorEvent): Promise<'applied' | 'duplicate'>;
   executeDeadline(deadline: Deadline): Promise<void>;
 }
@@ -33,6 +36,9 @@ export interface RunnerOptions {
   partition?(): PartitionInfo;
 }
 
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+
 export function createModuleRunner(o: RunnerOptions): ModuleRunner {
   const { module } = o;
   const deps = {
@@ -47,28 +53,32 @@ export function createModuleRunner(o: RunnerOptions): ModuleRunner {
     ...(o.reactions ? { reactions: o.reactions } : {}),
     ...(o.partition ? { partition: o.partition } : {}),
   };
-  const buildContext = createContextFactory(deps);
+  const contextFor = createContextFactory(deps);
+  const byAggregate = module.orderingKey === undefined;
   const guardFor = (event: ProjectorEvent): Guard =>
-    module.orderingKey === undefined
+    byAggregate
       ? { kind: 'version', aggregateId: event.aggregateId, version: event.version }
       : { kind: 'event', eventId: event.eventId };
 
+  function handle(event: ProjectorEvent, barrier?: ReadBarrier): Writes | Promise<Writes> {
+    const ctx = contextFor(event, guardFor(event), barrier);
+    const r: unknown =
+      module.kind === 'projection' ? module.apply(event, ctx) : module.react(event, ctx);
+    return isThenable(r) ? Promise.resolve(r).then(() => ctx) : ctx;
+  }
+
   return {
+    handle,
     async execute(event) {
-      const { ctx, intents } = buildContext(event, guardFor(event));
-      if (module.kind === 'projection') await module.apply(event, ctx);
-      else await module.react(event, ctx);
-      const outcomes = await o.writer.commit(module.name, intents);
+      const writes = await handle(event);
+      const outcomes = await o.writer.commit(module.name, writes);
       return outcomes.length === 0 || outcomes.includes('applied') ? 'applied' : 'duplicate';
     },
     async executeDeadline(deadline) {
       if (module.kind !== 'reaction' || !module.onDeadline) return;
-      const { ctx, intents } = buildContext(undefined, {
-        kind: 'event',
-        eventId: `deadline:${deadline.id}`,
-      });
+      const ctx = contextFor(undefined, { kind: 'event', eventId: `deadline:${deadline.id}` });
       await module.onDeadline(deadline, ctx);
-      await o.writer.commit(module.name, intents);
+      await o.writer.commit(module.name, ctx);
     },
   };
 }

@@ -10,7 +10,6 @@ import { createModuleRunner } from '../modules/runner.js';
 import type { ProjectionDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
 import { catchUpSource } from '../source/catchUp.js';
-import { classifyError } from '../source/errors.js';
 import { createBatchWriter } from '../writer/batchWriter.js';
 import { createMongoSink } from '../writer/sink.js';
 import { assertProjection } from './select.js';
@@ -111,15 +110,12 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
     concurrency: config.lanes.concurrency,
     retry: config.retry,
     strict: true,
-    async execute(event) {
-      try {
-        return await runner.execute(event);
-      } catch (e) {
-        // The strict lane stops on the first error that is not the database's: remember its event.
-        if (classifyError(e) !== 'infrastructure') failedOn ??= event;
-        throw e;
-      }
-    },
+    execute: (event) => runner.execute(event),
+    handle: (event, barrier) => runner.handle(event, barrier),
+    writer,
+    spans: true,
+    // The strict lane stops on the first error that is not the database's: remember its event.
+    onFailed: (event) => (failedOn ??= event),
     fetchVersions: (id, from, to) => fetcher.versions(id, from, to),
     fetchBySourceId: (id) => fetcher.bySourceId(id),
     logger,

@@ -97,70 +97,100 @@ function nonEmpty(update: Record<string, Record<string, unknown>>): Document {
   return out;
 }
 
-export function toBulkOperation(intent: WriteIntent): AnyBulkWriteOperation<ReadModelDoc> {
-  switch (intent.kind) {
-    case 'upsert': {
-      const u = intent.update;
-      const g = intent.guard;
-      const set = section(u.set, g) ?? {};
-      if (g.kind === 'version') set.version = g.version;
-      const update: Document = {};
-      if (Object.keys(set).length > 0) update.$set = set;
-      const setOnInsert = section(u.setOnInsert, g, set);
-      if (setOnInsert) update.$setOnInsert = setOnInsert;
-      if (u.inc) {
-        const inc = numbers(u.inc);
-        if (Object.keys(inc).length > 0) update.$inc = inc;
-      }
-      const max = section(u.max, g);
-      if (max) update.$max = max;
-      const min = section(u.min, g);
-      if (min) update.$min = min;
-      const push = section(u.push, g, undefined, each);
-      if (g.kind === 'event') {
-        update.$push = { ...push, [APPLIED_EVENTS]: g.eventId };
-      } else if (push) update.$push = push;
-      return {
-        updateOne: {
-          filter:
-            g.kind === 'version'
-              ? { _id: intent.id, version: { $lt: g.version } }
-              : { _id: intent.id, [APPLIED_EVENTS]: { $ne: g.eventId } },
-          update,
-          upsert: true,
-        },
-      };
-    }
-    case 'insertOnce':
-      return {
-        insertOne: { document: { ...(plainValue(intent.doc) as Document), _id: intent.doc._id } },
-      };
-    case 'incrementOnce': {
-      const g = intent.guard;
-      if (g.kind === 'event') {
-        return {
-          updateOne: {
-            filter: { _id: intent.id, [APPLIED_EVENTS]: { $ne: g.eventId } },
-            update: nonEmpty({
-              $inc: numbers(intent.inc),
-              $set: plainFields(intent.set),
-              $push: { [APPLIED_EVENTS]: g.eventId },
-            }),
-            upsert: true,
-          },
-        };
-      }
-      const marker = markerField(g.aggregateId);
-      return {
-        updateOne: {
-          filter: { _id: intent.id, [marker]: { $not: { $gte: g.version } } },
-          update: nonEmpty({
-            $inc: numbers(intent.inc),
-            $set: { ...plainFields(intent.set), [marker]: g.version },
-          }),
-          upsert: true,
-        },
-      };
-    }
+export type BulkOp = AnyBulkWriteOperation<ReadModelDoc>;
+
+/**
+ * The writes of one unit (an event, a span of events, a deadline): bulk operations and the
+ * collection of each, as parallel arrays. The handler's context builds the operations directly
+ * (no intent object in between); the batch writer sends them as they are.
+ */
+export interface Writes {
+  readonly collections: string[];
+  readonly ops: BulkOp[];
+}
+
+export function upsertOperation(id: string, g: Guard, u: GuardedUpdate): BulkOp {
+  const set = section(u.set, g) ?? {};
+  if (g.kind === 'version') set.version = g.version;
+  const update: Document = {};
+  if (Object.keys(set).length > 0) update.$set = set;
+  const setOnInsert = section(u.setOnInsert, g, set);
+  if (setOnInsert) update.$setOnInsert = setOnInsert;
+  if (u.inc) {
+    const inc = numbers(u.inc);
+    if (Object.keys(inc).length > 0) update.$inc = inc;
   }
+  const max = section(u.max, g);
+  if (max) update.$max = max;
+  const min = section(u.min, g);
+  if (min) update.$min = min;
+  const push = section(u.push, g, undefined, each);
+  if (g.kind === 'event') {
+    update.$push = { ...push, [APPLIED_EVENTS]: g.eventId };
+  } else if (push) update.$push = push;
+  return {
+    updateOne: {
+      filter:
+        g.kind === 'version'
+          ? { _id: id, version: { $lt: g.version } }
+          : { _id: id, [APPLIED_EVENTS]: { $ne: g.eventId } },
+      update,
+      upsert: true,
+    },
+  };
+}
+
+export function insertOperation(doc: Document & { _id: string }): BulkOp {
+  return { insertOne: { document: { ...(plainValue(doc) as Document), _id: doc._id } } };
+}
+
+export function incrementOperation(
+  id: string,
+  g: Guard,
+  inc: Record<string, number>,
+  set: Document | undefined,
+): BulkOp {
+  if (g.kind === 'event') {
+    return {
+      updateOne: {
+        filter: { _id: id, [APPLIED_EVENTS]: { $ne: g.eventId } },
+        update: nonEmpty({
+          $inc: numbers(inc),
+          $set: plainFields(set),
+          $push: { [APPLIED_EVENTS]: g.eventId },
+        }),
+        upsert: true,
+      },
+    };
+  }
+  const marker = markerField(g.aggregateId);
+  return {
+    updateOne: {
+      filter: { _id: id, [marker]: { $not: { $gte: g.version } } },
+      update: nonEmpty({
+        $inc: numbers(inc),
+        $set: { ...plainFields(set), [marker]: g.version },
+      }),
+      upsert: true,
+    },
+  };
+}
+
+export function toBulkOperation(intent: WriteIntent): BulkOp {
+  switch (intent.kind) {
+    case 'upsert':
+      return upsertOperation(intent.id, intent.guard, intent.update);
+    case 'insertOnce':
+      return insertOperation(intent.doc);
+    case 'incrementOnce':
+      return incrementOperation(intent.id, intent.guard, intent.inc, intent.set);
+  }
+}
+
+/** The writes of a list of intents (tools and tests describe writes as intents). */
+export function writesOf(intents: readonly WriteIntent[]): Writes {
+  return {
+    collections: intents.map((i) => i.collection),
+    ops: intents.map(toBulkOperation),
+  };
 }

@@ -29,6 +29,8 @@ export interface StartEngineOptions {
   config?: DaemonOptions['config'];
   /** Default: silent. */
   logger?: DaemonOptions['logger'];
+  /** Default: the MongoDB sink. */
+  sink?: DaemonOptions['sink'];
 }
 
 /**
@@ -45,6 +47,7 @@ export async function startEngine(db: Db, o: StartEngineOptions = {}): Promise<D
     logger: o.logger ?? silentLogger(),
     hooks: { ...o.hooks, onStreamOpen: () => (opened = true) },
     ...(o.source ? { source: o.source } : {}),
+    ...(o.sink ? { sink: o.sink } : {}),
   });
   try {
     await daemon.start();

@@ -6,7 +6,7 @@ import {
 } from '../../src/writer/batchWriter.js';
 import { OperationTimeoutError } from '../../src/lib/timeout.js';
 import { classifyError } from '../../src/source/errors.js';
-import type { WriteIntent } from '../../src/writer/intents.js';
+import { writesOf, type WriteIntent } from '../../src/writer/intents.js';
 import type { BulkSink, OpError } from '../../src/writer/sink.js';
 import { silentLogger } from '../../src/observability/logger.js';
 
@@ -38,8 +38,8 @@ describe('batch writer', () => {
       logger: silentLogger(),
     });
     const results = await Promise.all([
-      w.commit('m', [insert('a', '1'), insert('b', '2')]),
-      w.commit('m', [insert('a', '3')]),
+      w.commit('m', writesOf([insert('a', '1'), insert('b', '2')])),
+      w.commit('m', writesOf([insert('a', '3')])),
     ]);
     expect(results).toEqual([['applied', 'applied'], ['applied']]);
     expect(calls.sort((x, y) => x.collection.localeCompare(y.collection))).toEqual([
@@ -64,8 +64,8 @@ describe('batch writer', () => {
       flushIntervalMs: 0,
       logger: silentLogger(),
     });
-    const ok = w.commit('m', [insert('a', 'dup'), insert('a', 'new')]);
-    const failing = w.commit('m', [insert('a', 'bad')]);
+    const ok = w.commit('m', writesOf([insert('a', 'dup'), insert('a', 'new')]));
+    const failing = w.commit('m', writesOf([insert('a', 'bad')]));
     expect(await ok).toEqual(['duplicate', 'applied']);
     await expect(failing).rejects.toBeInstanceOf(WriteRejectedError);
   });
@@ -78,13 +78,16 @@ describe('batch writer', () => {
       flushIntervalMs: 1,
       logger: silentLogger(),
     });
-    await w.commit('m', [
-      insert('a', '1'),
-      insert('a', '2'),
-      insert('a', '3'),
-      insert('a', '4'),
-      insert('a', '5'),
-    ]);
+    await w.commit(
+      'm',
+      writesOf([
+        insert('a', '1'),
+        insert('a', '2'),
+        insert('a', '3'),
+        insert('a', '4'),
+        insert('a', '5'),
+      ]),
+    );
     expect(calls.map((c) => c.ids.length)).toEqual([2, 2, 1]);
   });
 
@@ -97,7 +100,9 @@ describe('batch writer', () => {
       logger: silentLogger(),
       canWrite: (m) => m !== 'fenced',
     });
-    await expect(w.commit('fenced', [insert('a', 'x')])).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(w.commit('fenced', writesOf([insert('a', 'x')]))).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
     expect(calls).toEqual([]);
   });
 
@@ -109,7 +114,7 @@ describe('batch writer', () => {
       flushIntervalMs: 0,
       logger: silentLogger(),
     });
-    await expect(w.commit('m', [insert('a', '1')])).rejects.toThrow('connection reset');
+    await expect(w.commit('m', writesOf([insert('a', '1')]))).rejects.toThrow('connection reset');
   });
 
   it('fails a batch the sink never answers after timeoutMs, as an infrastructure error, and writes on', async () => {
@@ -126,7 +131,7 @@ describe('batch writer', () => {
       timeoutMs: 50,
       logger: silentLogger(),
     });
-    const error = await w.commit('m', [insert('a', '1')]).then(
+    const error = await w.commit('m', writesOf([insert('a', '1')])).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -134,7 +139,7 @@ describe('batch writer', () => {
     expect(classifyError(error)).toBe('infrastructure');
     expect(String(error)).toMatch(/mongo\.operationTimeoutMs/);
     // The writer is not stuck behind the abandoned batch: the retry goes through, flush returns.
-    await expect(w.commit('m', [insert('a', '1')])).resolves.toEqual(['applied']);
+    await expect(w.commit('m', writesOf([insert('a', '1')]))).resolves.toEqual(['applied']);
     await w.flush();
     expect(calls).toBe(2);
   });

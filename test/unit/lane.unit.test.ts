@@ -72,7 +72,9 @@ describe('lane', () => {
     const l = lane({ maxInFlight: 3, execute: async () => (await gate, 'applied') });
     for (let i = 1; i <= 3; i++) await l.push({ event: ev(`k${i}`, 1), raw: {} });
     let fourthAccepted = false;
-    const fourth = l.push({ event: ev('k4', 1), raw: {} }).then(() => (fourthAccepted = true));
+    const wait = l.push({ event: ev('k4', 1), raw: {} });
+    expect(wait).toBeInstanceOf(Promise);
+    const fourth = Promise.resolve(wait).then(() => (fourthAccepted = true));
     await new Promise((r) => setImmediate(r));
     expect(fourthAccepted).toBe(false);
     expect(l.inFlight).toBe(4);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/observability/logger.js';
 import { classifyError } from '../../src/source/errors.js';
 import { createBatchWriter, WriteRejectedError } from '../../src/writer/batchWriter.js';
-import type { WriteIntent } from '../../src/writer/intents.js';
+import { writesOf, type WriteIntent } from '../../src/writer/intents.js';
 import { createMongoSink, WriteConcernFailedError } from '../../src/writer/sink.js';
 import type { ProjectorEvent } from '../../src/events/types.js';
 import { createLane } from '../../src/lanes/lane.js';
@@ -32,7 +32,7 @@ async function commitAgainst(reply: WriteReply): Promise<unknown> {
     flushIntervalMs: 0,
     logger: silentLogger(),
   });
-  return writer.commit('m', intents).then(
+  return writer.commit('m', writesOf(intents)).then(
     () => undefined,
     (e: unknown) => e,
   );

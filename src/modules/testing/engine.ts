@@ -28,7 +28,11 @@ import type { Deadline, ModuleDefinition } from '../types.js';
  */
 export interface InProcessEngine {
   readonly pipelines: readonly ModulePipeline[];
-  dispatch(raw: RawEventDocument, stream?: { seq: number; position: Position }): Promise<void>;
+  /** Undefined: dispatched, every lane had room; a promise: wait for it before the next one. */
+  dispatch(
+    raw: RawEventDocument,
+    stream?: { seq: number; position: Position },
+  ): Promise<void> | undefined;
   /** Waits until every lane is idle, then until every write is durable. */
   settle(): Promise<void>;
   /** Runs a due deadline in its module's lane, as the daemon's scheduler does. */
