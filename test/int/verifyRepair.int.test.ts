@@ -71,9 +71,12 @@ describe('verify and rebuild repair a bank read model while a daemon runs', () =
 
     const found = await cli('verify', MODULE);
     expect(found.code).toBe(1);
-    expect(found.out).toContain(
-      `${MODULE}  ${ACCOUNT_SUMMARY_VIEW}  _id="${victim._id}"  currentBalance: stored ${wrong}, expected ${right}`,
-    );
+    // The recomputation may add a span's amounts in another order than the live model did: the
+    // expected balance agrees to the last bits only (verify compares within 1e-9 relative).
+    const line = `${MODULE}  ${ACCOUNT_SUMMARY_VIEW}  _id="${victim._id}"  currentBalance: stored ${wrong}, expected `;
+    expect(found.out).toContain(line);
+    const expected = Number(found.out.split(line)[1]?.split(/\s/)[0]);
+    expect(expected).toBeCloseTo(right, 6);
     expect(found.out).toMatch(/account-summary: DIFFERS — 1 document \(account_summary_view: 1\)/);
 
     // The reader: every read must succeed and find every account, before and after the swap.
@@ -108,7 +111,7 @@ describe('verify and rebuild repair a bank read model while a daemon runs', () =
     const allowed = onFallback ? [[n], [n, 0, n]] : [[n]];
     expect(allowed).toContainEqual(runs);
 
-    expect(await summaries().findOne({ _id: victim._id })).toMatchObject({ currentBalance: right });
+    expect((await summaries().findOne({ _id: victim._id }))?.currentBalance).toBeCloseTo(right, 6);
     const clean = await cli('verify', MODULE);
     expect(clean.code).toBe(0);
     expect(clean.out).toMatch(/^account-summary: matches event_store/m);
