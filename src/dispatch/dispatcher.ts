@@ -10,10 +10,10 @@ import type { UpcasterRegistry } from './upcast.js';
 
 /**
  * Routes one raw event to the module pipelines that handle its type and own its ordering key's
- * partition (partitions/slots.ts): validate the envelope,
- * upcast, register it with each module's checkpointer (stream events only), push it into the
- * lane (which may wait: backpressure). An invalid envelope or a failing upcaster dead-letters the
- * event for each module that would have handled it, naming the field, and says so at warn level
+ * partition (partitions/slots.ts): validate the envelope, upcast, register it with each module's
+ * checkpointer (stream events) or catch-up tracker (scan events), push it into the lane (which
+ * may wait: backpressure). An invalid envelope or a failing upcaster dead-letters the event for
+ * each module that would have handled it, naming the field, and says so at warn level
  * (eventId, module, reason): such an event reaches no handler, and an operator must see it.
  */
 export interface Dispatcher {
@@ -21,13 +21,20 @@ export interface Dispatcher {
     raw: RawEventDocument,
     targets: readonly ModulePipeline[],
     stream?: { seq: number; position: Position },
-    /** Told of each pipeline the event was pushed to (catch-up counts with it). */
-    onPushed?: (p: ModulePipeline) => void,
+    scan?: ScanTracking,
   ): Promise<void> | undefined;
 }
 
+/** A catch-up scan's bookkeeping of one event (checkpoint/catchUpProgress.ts). */
+export interface ScanTracking {
+  /** Registers the event with the module's tracker; the `done` of a handled one. */
+  track(p: ModulePipeline, handled: boolean): (() => void) | undefined;
+  /** Told of each pipeline the event was pushed to (catch-up counts with it). */
+  pushed?(p: ModulePipeline): void;
+}
+
 type Stream = { seq: number; position: Position } | undefined;
-type OnPushed = ((p: ModulePipeline) => void) | undefined;
+type Scan = ScanTracking | undefined;
 
 export function createDispatcher(deps: {
   upcasters: UpcasterRegistry;
@@ -85,7 +92,7 @@ export function createDispatcher(deps: {
     raw: RawEventDocument,
     targets: readonly ModulePipeline[],
     stream: Stream,
-    onPushed: OnPushed,
+    scan: Scan,
     from: number,
     wantedBefore: number,
   ): Promise<void> | undefined {
@@ -105,16 +112,20 @@ export function createDispatcher(deps: {
           event.storedAt ?? event.eventTimestamp,
           handled,
         );
+      const done = scan?.track(p, handled);
       if (!handled) {
         if (!wanted) p.lane.observe(event);
         continue;
       }
-      // The sequence number, not a closure: the lane tells the checkpointer (onFinished).
-      const wait = p.lane.push(stream ? { event, raw, seq: stream.seq } : { event, raw });
-      onPushed?.(p);
+      // The sequence number, not a closure: the lane tells the checkpointer (onFinished). A
+      // scanned event's tracker is told by `done` (catch-up only, not the hot path).
+      const wait = p.lane.push(
+        stream ? { event, raw, seq: stream.seq } : done ? { event, raw, done } : { event, raw },
+      );
+      scan?.pushed?.(p);
       if (wait) {
         const n = wantedBy;
-        return wait.then(() => route(event, raw, targets, stream, onPushed, i + 1, n));
+        return wait.then(() => route(event, raw, targets, stream, scan, i + 1, n));
       }
     }
     if (wantedBy === 0) deps.onIgnored?.(event.eventType);
@@ -127,14 +138,14 @@ export function createDispatcher(deps: {
     targets: readonly ModulePipeline[],
     stream: { seq: number; position: Position },
     phantoms: PhantomGuard,
-    onPushed: OnPushed,
+    scan: Scan,
   ): Promise<void> {
     if (!(await phantoms.isStored(event, raw._id))) {
       deps.onPhantom?.(event);
       for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
       return;
     }
-    await route(event, raw, targets, stream, onPushed, 0, 0);
+    await route(event, raw, targets, stream, scan, 0, 0);
   }
 
   async function rejected(
@@ -142,21 +153,23 @@ export function createDispatcher(deps: {
     targets: readonly ModulePipeline[],
     stream: Stream,
     problem: { field: string; message: string },
+    scan: Scan,
   ): Promise<void> {
     // Dead letters first: once registered, the checkpoint may pass the event, so a crash or
     // a failed write before the dead letter is durable would lose it for good.
     await invalid(raw, targets, problem.field, problem.message);
     if (stream)
       for (const p of targets) p.checkpointer.register(stream.seq, stream.position, null, false);
+    for (const p of targets) scan?.track(p, false);
   }
 
   return {
-    dispatch(raw, targets, stream, onPushed) {
+    dispatch(raw, targets, stream, scan) {
       const v = prepareEvent(raw, deps.upcasters);
-      if (!v.ok) return rejected(raw, targets, stream, v);
+      if (!v.ok) return rejected(raw, targets, stream, v, scan);
       if (stream && deps.phantoms)
-        return unconfirmed(v.event, raw, targets, stream, deps.phantoms, onPushed);
-      return route(v.event, raw, targets, stream, onPushed, 0, 0);
+        return unconfirmed(v.event, raw, targets, stream, deps.phantoms, scan);
+      return route(v.event, raw, targets, stream, scan, 0, 0);
     },
   };
 }

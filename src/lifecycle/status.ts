@@ -1,4 +1,4 @@
-import type { ModuleMode } from '../checkpoint/store.js';
+import type { CatchUpProgress, ModuleMode } from '../checkpoint/store.js';
 import type { ProjectorEvent } from '../events/types.js';
 import type { Outcome } from '../lanes/lane.js';
 
@@ -48,4 +48,8 @@ export interface DaemonHooks {
   /** Lease fencing: false = the slot's writes are not sent. */
   canWrite?(slot: string): boolean;
   onModeChange?(slot: string, mode: ModuleMode): void;
+  /** Catch-up progress was saved: `scannedDelta` events scanned since the last save. */
+  onCatchUpProgress?(slot: string, progress: CatchUpProgress, scannedDelta: number): void;
+  /** The slot's catch-up finished; it follows the live stream. */
+  onCatchUpDone?(slot: string): void;
 }

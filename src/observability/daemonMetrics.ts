@@ -73,6 +73,16 @@ export function metricsHooks(metrics: Metrics): DaemonHooks {
     onModeChange(slot, mode) {
       metrics.setModuleMode(slotLabels(slot), mode);
     },
+    onCatchUpProgress(slot, progress, scannedDelta) {
+      const labels = slotLabels(slot);
+      metrics.catchUpEvents.inc(labels, scannedDelta);
+      metrics.catchUpRemaining.set(labels, Math.max(0, progress.estimate - progress.scanned));
+    },
+    onCatchUpDone(slot) {
+      const labels = slotLabels(slot);
+      metrics.catchUpEvents.inc(labels, 0);
+      metrics.catchUpRemaining.set(labels, 0);
+    },
   };
 }
 

@@ -31,7 +31,10 @@ export const RESTART_REASONS = [
   'infrastructure',
   'other',
   'history_lost',
-] as const satisfies readonly (Exclude<ErrorClass, 'historyLost' | 'fatal'> | 'history_lost')[];
+  'invalidated',
+] as const satisfies readonly (
+  Exclude<ErrorClass, 'historyLost' | 'fatal'> | 'history_lost' | 'invalidated'
+)[];
 
 /**
  * The dead-letter statuses `projectord_dead_letters` reports, each its own series (0 when none):
@@ -124,6 +127,18 @@ export const METRICS = {
     labels: ['module', 'partition', 'mode'],
     help: `1 for the module's current mode (${MODULE_MODES.join(', ')}); one series per module partition.`,
   },
+  catchUpEvents: {
+    name: 'projectord_catchup_events_total',
+    type: 'counter',
+    labels: ['module', 'partition'],
+    help: "Events of event_store a module's catch-up scan has passed and saved as progress (handled by the module or not).",
+  },
+  catchUpRemaining: {
+    name: 'projectord_catchup_remaining_events',
+    type: 'gauge',
+    labels: ['module', 'partition'],
+    help: "Estimate of the events a module's catch-up still has to scan (event_store's estimated size when it began, minus those scanned); 0 once it has finished.",
+  },
   moduleHealthy: {
     name: 'projectord_module_healthy',
     type: 'gauge',
@@ -165,6 +180,8 @@ export interface Metrics {
   readonly overdueComplianceReviews: Gauge;
   readonly moduleInfo: Gauge<LabelsOf<'moduleInfo'>>;
   readonly moduleHealthy: Gauge<LabelsOf<'moduleHealthy'>>;
+  readonly catchUpEvents: Counter<LabelsOf<'catchUpEvents'>>;
+  readonly catchUpRemaining: Gauge<LabelsOf<'catchUpRemaining'>>;
   /** Sets the slot's mode series to 1 and removes its other modes, so a sum by slot is 1. */
   setModuleMode(slot: SlotLabels, mode: ModuleMode): void;
   /**
@@ -197,6 +214,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     queueDepth: new Gauge(def('queueDepth')),
     aggregatesInFlight: new Gauge(def('aggregatesInFlight')),
     moduleHealthy: new Gauge(def('moduleHealthy')),
+    catchUpRemaining: new Gauge(def('catchUpRemaining')),
   };
   const deadLetters = new Gauge(def('deadLetters'));
   const changeStreamRestarts = new Counter(def('changeStreamRestarts'));
@@ -212,6 +230,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     deadLetters,
     streamStalls: new Counter(def('streamStalls')),
     changeStreamRestarts,
+    catchUpEvents: new Counter(def('catchUpEvents')),
     sagaInstances: new Gauge(def('sagaInstances')),
     overdueComplianceReviews: new Gauge({
       name: METRICS.overdueComplianceReviews.name,

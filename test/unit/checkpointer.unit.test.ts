@@ -21,6 +21,7 @@ describe('checkpointer', () => {
         saved.push(update);
         return Promise.resolve({ ok: true });
       },
+      saveCatchUp: () => Promise.resolve({ ok: true }),
       setMode: () => Promise.resolve(),
       reset: () => Promise.resolve(),
     };

@@ -1,5 +1,5 @@
 import type { Db, Document } from 'mongodb';
-import { CHECKPOINTS } from '../../checkpoint/store.js';
+import { catchUpFromStored, CHECKPOINTS } from '../../checkpoint/store.js';
 import { eventStore } from '../../events/eventStore.js';
 import { DEAD_LETTERS } from '../../lanes/deadLetters.js';
 import { shownMode } from '../../lifecycle/status.js';
@@ -38,6 +38,8 @@ export interface ModuleStatus {
   /** Time since the checkpoint was last saved. */
   checkpointAgeSeconds: number | null;
   eventsApplied: number;
+  /** While catching up: events scanned (saved progress) of event_store's estimated size. */
+  catchUp: { scanned: number; estimate: number } | null;
   /** Dead letters an operator must act on: parked, requested and invalid ones. */
   deadLetters: number;
   /** Of `deadLetters`, the invalid events (bad envelope or failing upcaster). */
@@ -141,6 +143,12 @@ function modeOf(mode: string | null, openDeadLetters: number): string {
   return mode === 'live' ? shownMode(mode, openDeadLetters) : mode;
 }
 
+function catchUpOf(cp: Document | undefined): ModuleStatus['catchUp'] {
+  if (!cp || cp.clusterTime !== undefined) return null;
+  const progress = catchUpFromStored(cp.catchUp);
+  return progress ? { scanned: progress.scanned, estimate: progress.estimate } : null;
+}
+
 export async function collectStatus(db: Db, opts: StatusOptions): Promise<StatusReport> {
   const { now } = opts;
   const [checkpoints, leases, deadLetters, newestEventAt] = await Promise.all([
@@ -174,6 +182,7 @@ export async function collectStatus(db: Db, opts: StatusOptions): Promise<Status
       lagSeconds: newestEventAt && lastEventAt ? secondsBetween(newestEventAt, lastEventAt) : null,
       checkpointAgeSeconds: updatedAt ? secondsBetween(now, updatedAt) : null,
       eventsApplied: asNumber(cp?.eventsApplied) ?? 0,
+      catchUp: catchUpOf(cp),
       deadLetters: letters?.open ?? 0,
       invalid: letters?.invalid ?? 0,
       checkpointedBy: asString(cp?.instanceId),

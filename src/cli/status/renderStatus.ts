@@ -25,10 +25,17 @@ const time = (d: Date | null) =>
         .replace(/\.\d+Z$/, 'Z');
 const secs = (s: number | null) => (s === null ? '-' : formatSeconds(s));
 
+/** " 1,234 of ~20,000" while a catch-up has saved progress. */
+function catchUpText(m: ModuleStatus): string {
+  if (!m.catchUp) return '';
+  const n = (v: number) => v.toLocaleString('en-US');
+  return ` ${n(m.catchUp.scanned)} of ~${n(Math.max(m.catchUp.estimate, m.catchUp.scanned))}`;
+}
+
 const COLUMNS: readonly [string, (m: ModuleStatus) => string][] = [
   ['MODULE', (m) => m.module],
   ['OWNER', (m) => m.owner ?? '-'],
-  ['MODE', (m) => m.mode ?? '-'],
+  ['MODE', (m) => (m.mode ?? '-') + catchUpText(m)],
   ['LAST EVENT', (m) => time(m.lastEventAt)],
   ['LAG', (m) => secs(m.lagSeconds)],
   ['APPLIED', (m) => String(m.eventsApplied)],

@@ -22,6 +22,7 @@ export function createMemoryCheckpoints(): MemoryCheckpoints {
       stored.set(module, update);
       return Promise.resolve({ ok: true });
     },
+    saveCatchUp: () => Promise.resolve({ ok: true }),
     setMode: () => Promise.resolve(),
     reset(module) {
       stored.delete(module);
