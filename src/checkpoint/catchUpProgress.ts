@@ -18,7 +18,8 @@ export interface CatchUpTracker {
   scanned(position: ScanPosition, handled: boolean): (() => void) | undefined;
   /** Saves the current low watermark now (if it moved). */
   flush(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops saving; `save: false` once the module has its position (progress is history). */
+  stop(opts?: { save?: boolean }): Promise<void>;
   readonly progress: CatchUpProgress;
 }
 
@@ -77,9 +78,10 @@ export function createCatchUpTracker(o: CatchUpTrackerOptions): CatchUpTracker {
       });
       return saving;
     },
-    async stop() {
+    async stop(opts) {
       clearInterval(timer);
-      await self.flush();
+      if (opts?.save === false) await saving;
+      else await self.flush();
     },
     get progress() {
       return saved;

@@ -48,6 +48,7 @@ export async function catchUpModules(
   let n = 0;
   // Per module: events handled and the newest append time, for the first checkpoint.
   const tally = new Map(targets.map((p) => [p, { applied: 0, lastEventAt: null as Date | null }]));
+  let completed = false;
   try {
     for await (const { raw, position } of scanEventStore({
       db: c.db,
@@ -72,13 +73,20 @@ export async function catchUpModules(
       if (++n % 10_000 === 0) logger.info({ events: n }, 'catching up');
     }
     await Promise.all(targets.map((p) => p.lane.idle()));
-    if (signal.aborted) return;
-    await c.writer.flush();
+    if (!signal.aborted) {
+      await c.writer.flush();
+      completed = true;
+    }
   } finally {
-    // Whatever finished is saved, also when the scan stopped early (a stop, an error).
-    await c.writer.flush().catch(() => undefined);
-    await Promise.all([...trackers.values()].map((t) => t.stop()));
+    if (!completed) {
+      // Whatever finished is saved, also when the scan stopped early (a stop, an error).
+      await c.writer.flush().catch(() => undefined);
+      await Promise.all([...trackers.values()].map((t) => t.stop()));
+    }
   }
+  if (!completed) return;
+  // The positions first: a stop arriving now must find them saved, not just the progress.
+  await Promise.all([...trackers.values()].map((t) => t.stop({ save: false })));
   for (const p of targets) {
     const joined = toPosition(null, plan.modules.get(p)?.startAt ?? freshStart);
     p.setJoined(joined);

@@ -54,9 +54,12 @@ export async function prepareModules(o: {
     }
     const stored = await o.checkpoints.load(slot.name);
     let position = stored?.position;
+    // A catch-up the old version left unfinished (stopped, crashed) has written part of the read
+    // model with the old code: the guards would keep those documents, so it is rebuilt too.
+    const partial = stored?.mode === 'catching-up' || stored?.catchUp !== undefined;
     if (
       stored &&
-      position &&
+      (position || partial) &&
       stored.moduleVersion !== module.version &&
       module.kind === 'projection'
     ) {

@@ -61,16 +61,18 @@ export function compareScanPositions(a: ScanPosition, b: ScanPosition): number {
   if (a.phase !== b.phase) return SCAN_PHASES.indexOf(a.phase) - SCAN_PHASES.indexOf(b.phase);
   if (a.phase === 'rest' && b.phase === 'rest') return a.delivered - b.delivered;
   if (a.phase !== 'rest' && b.phase !== 'rest') {
-    const x = keyOf(a.aggregateId);
-    const y = keyOf(b.aggregateId);
-    if (x !== y) return x < y ? -1 : 1;
-    return a.version - b.version;
+    const byId = Buffer.compare(keyOf(a.aggregateId), keyOf(b.aggregateId));
+    return byId !== 0 ? byId : a.version - b.version;
   }
   return 0;
 }
 
-/** An aggregateId as it sorts within its phase (an ObjectId's hex sorts as its bytes do). */
-const keyOf = (id: string | ObjectId) => (typeof id === 'string' ? id : id.toHexString());
+/**
+ * An aggregateId's bytes as the server sorts them within its phase: a string's UTF-8 (a JS `<`
+ * compares UTF-16 units, which orders some non-BMP characters differently), an ObjectId's 12.
+ */
+const keyOf = (id: string | ObjectId) =>
+  typeof id === 'string' ? Buffer.from(id, 'utf8') : Buffer.from(id.id);
 
 function orderedPositionOf(doc: Document): ScanPosition | undefined {
   if (typeof doc.version !== 'number') return undefined;

@@ -58,4 +58,24 @@ describe('module version bump', () => {
     await eventStore(ctx.db).insertOne(testEvent('d', 1, new Date()));
     await waitFor(async () => (await view().findOne({ _id: 'd' as never }))?.label === 'v2');
   });
+
+  it('rebuilds too when the old version stopped in the middle of its catch-up', async () => {
+    // Version 1 applied part of the store and was stopped before its first position (its saved
+    // catch-up progress says so); the guards would keep its documents under version 2.
+    await ctx.db.dropDatabase();
+    await eventStore(ctx.db).insertMany(['e', 'f'].map((id) => testEvent(id, 1, new Date())));
+    await view().insertOne({ _id: 'e' as never, label: 'v1', n: 1, version: 1 });
+    await ctx.db.collection(CHECKPOINTS).insertOne({
+      _id: 'labels' as never,
+      module: 'labels',
+      moduleVersion: 1,
+      mode: 'catching-up',
+      updatedAt: new Date(),
+    });
+    daemon = createDaemon({ db: ctx.db, config, modules: [labelled(2)], logger: silentLogger() });
+    await daemon.start();
+    await waitFor(async () => (await view().countDocuments({ label: 'v2' })) === 2, {
+      what: 'both documents written by version 2',
+    });
+  });
 });
