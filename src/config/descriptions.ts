@@ -56,6 +56,8 @@ export const CONFIG_DESCRIPTIONS: Readonly<Record<string, string>> = {
     'A module lagging more than this while work waits is not ready (`/readyz`, `status`).',
   'health.stuckAfterMs':
     'A module with work waiting and no progress for this long is stuck (not ready).',
+  'health.stallMs':
+    'Stuck ≠ quiet: a module with nothing pending while event_store holds a newer event it handles, for this long, is stalled (not ready): the change stream is reopened from the checkpoint, then event_store is scanned. event_store is probed once per this period (one indexed query).',
   'bank.snapshotEveryEvents':
     '`aggregate_snapshots`: one snapshot every this many events of an account.',
   'bank.compliance.largeTransactionThreshold':

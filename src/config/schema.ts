@@ -141,6 +141,11 @@ export const configSchema = z
         maxLagMs: ms(30_000, 1),
         /** A lane with work waiting and no progress for this long is stuck. */
         stuckAfterMs: ms(60_000, 1),
+        /**
+         * Nothing pending while event_store holds a newer handled event for this long: stalled
+         * (the stream is reopened, then event_store scanned). Also the probe's period.
+         */
+        stallMs: ms(30_000, 100),
       })
       .strict()
       .prefault({}),

@@ -24,4 +24,6 @@ export interface DaemonContext extends DaemonServices {
   splitRebuilds?: SplitRebuilds;
   /** The live source (a seam for tests). */
   source(o: ChangeStreamSourceOptions): AsyncGenerator<SourceItem>;
+  /** Stalled slots and since when (stallWatch.ts), for status() and health. */
+  stalls: Map<string, Date>;
 }

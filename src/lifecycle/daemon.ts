@@ -105,6 +105,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
         }
       : {}),
     source: o.source ?? changeStreamSource,
+    stalls: new Map(),
   };
   const abort = new AbortController();
   let fatal: Error | undefined;
@@ -141,7 +142,11 @@ export function createDaemon(o: DaemonOptions): Daemon {
         );
       return p.lane.pushDeadline(deadline);
     },
-    status: () => epochs.pipelines.map(pipelineStatus),
+    status: () =>
+      epochs.pipelines.map((p) => {
+        const stalledSince = c.stalls.get(p.slot.name);
+        return { ...pipelineStatus(p), ...(stalledSince ? { stalledSince } : {}) };
+      }),
   };
 }
 

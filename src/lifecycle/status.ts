@@ -1,6 +1,7 @@
 import type { CatchUpProgress, ModuleMode } from '../checkpoint/store.js';
 import type { ProjectorEvent } from '../events/types.js';
 import type { Outcome } from '../lanes/lane.js';
+import type { StallAction } from '../observability/metrics.js';
 
 /** What the daemon tells observers (metrics, /readyz, the demo) about each module. */
 export interface ModuleStatus {
@@ -23,6 +24,8 @@ export interface ModuleStatus {
   lastSavedAt: Date | null;
   /** Append time of the oldest event not yet finished (undefined: nothing pending). */
   oldestPendingAt: Date | null | undefined;
+  /** Since when the slot is stalled (stuck ≠ quiet: lifecycle/stallWatch.ts); absent: not. */
+  stalledSince?: Date;
 }
 
 /**
@@ -45,6 +48,8 @@ export interface DaemonHooks {
   onInvalid?(module: string, eventType: string): void;
   onRestart?(reason: string): void;
   onStreamOpen?(): void;
+  /** A stalled stream was repaired for `slot` (reopened, rescanned, client-replaced). */
+  onStall?(slot: string, action: StallAction): void;
   /** Lease fencing: false = the slot's writes are not sent. */
   canWrite?(slot: string): boolean;
   onModeChange?(slot: string, mode: ModuleMode): void;

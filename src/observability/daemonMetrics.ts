@@ -70,6 +70,9 @@ export function metricsHooks(metrics: Metrics): DaemonHooks {
     onRestart(reason) {
       metrics.changeStreamRestarts.inc({ reason });
     },
+    onStall(slot, action) {
+      metrics.streamStalls.inc({ ...slotLabels(slot), action });
+    },
     onModeChange(slot, mode) {
       metrics.setModuleMode(slotLabels(slot), mode);
     },
@@ -107,6 +110,7 @@ export function healthReport(
         pendingEvents: s.pending,
         stuckAfterMs: config.health.stuckAfterMs,
         now,
+        ...(s.stalledSince ? { stalledSince: s.stalledSince } : {}),
       });
       return { name: s.slot, ready: h.ready, reason: h.reason };
     }),

@@ -5,10 +5,12 @@ import type { ModuleMode } from './metrics.js';
 /**
  * Readiness of the modules this instance owns (DESIGN.md invariant 10: stuck is not quiet).
  *
- * A module is ready when it is live, not stuck and not lagging. "Stuck" means work is waiting
- * and the lane has made no progress for `stuckAfterMs`; "lagging" means work is waiting and
- * the oldest waiting event was appended more than `maxLagMs` ago. A quiet module with nothing
- * pending is healthy however old its last event is: an idle store is not a failure.
+ * A module is ready when it is live, not stuck, not stalled and not lagging. "Stuck" means work
+ * is waiting and the lane has made no progress for `stuckAfterMs`; "stalled" means nothing is
+ * pending while event_store holds a newer event the module handles (the stream stopped
+ * delivering: lifecycle/stallWatch.ts); "lagging" means work is waiting and the oldest waiting
+ * event was appended more than `maxLagMs` ago. A quiet module with nothing pending is healthy
+ * however old its last event is: an idle store is not a failure.
  */
 export interface ModuleHealth {
   name: string;
@@ -34,6 +36,8 @@ export interface ModuleHealthInput {
   pendingEvents: number;
   stuckAfterMs: number;
   now: Date;
+  /** Since when the stream is stalled for the module (lifecycle/stallWatch.ts); absent: not. */
+  stalledSince?: Date;
 }
 
 export interface ModuleHealthStatus {
@@ -76,6 +80,14 @@ export function evaluateModuleHealth(input: ModuleHealthInput): ModuleHealthStat
       ready: false,
       stuck: true,
       reason: `stuck: ${pendingEvents} event(s) waiting and no progress for ${seconds(idleMs)} (limit ${seconds(stuckAfterMs)})`,
+    };
+  }
+  if (input.stalledSince) {
+    const forMs = Math.max(0, now.getTime() - input.stalledSince.getTime());
+    return {
+      ready: false,
+      stuck: false,
+      reason: `stalled: nothing pending while event_store holds a newer event it handles, for ${seconds(forMs)}; the stream is being repaired`,
     };
   }
   if (mode !== 'live') return { ready: false, stuck: false, reason: mode };
