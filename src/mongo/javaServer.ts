@@ -59,7 +59,8 @@ function javaSources(dir: string): string[] {
 /** What the compiled classes were built from: every source's path and content, and the jars. */
 function fingerprint(sources: readonly string[], lib: string): string {
   const hash = createHash('sha256');
-  for (const file of sources) hash.update(`${relative(SOURCES, file)}\n`).update(readFileSync(file));
+  for (const file of sources)
+    hash.update(`${relative(SOURCES, file)}\n`).update(readFileSync(file));
   hash.update(readdirSync(lib).sort().join('\n'));
   return hash.digest('hex');
 }

@@ -154,13 +154,12 @@ export function repeatedEffectsBesidesRaces(
 }
 
 /**
- * FALLBACK SERVER DEFECT, tolerated by the workload tests only on mongo-java-server and pinned by
- * a test in bankWorkload.int.test.ts: an insert refused with E11000 still appears in its change
- * stream. A command-side debit that lost an optimistic-concurrency race is then handled by the
- * transfer saga although event_store never held it; when the command side's retry is refused,
- * the saga has credited or reversed a debit that does not exist. Returns those transfers (a saga
- * state naming a debit event_store does not hold, and no stored debit of the transfer) with the
- * money their saga effects created, in cents. On a real MongoDB it must be empty.
+ * Transfers whose saga acted on a debit event_store does not hold (a saga state naming a debit
+ * that is not stored, and no stored debit of the transfer), with the money their saga effects
+ * created, in cents. Must be empty on every server: the embedded fallback once reported inserts
+ * refused with E11000 as changes, and a debit that lost an optimistic-concurrency race was then
+ * credited or reversed although it never existed (bankWorkload.int.test.ts pins that it no longer
+ * does).
  */
 export async function phantomDebitTransfers(
   db: Db,

@@ -20,7 +20,7 @@ import {
 } from '../helpers/bankChecks.js';
 import { BANK_MODULES, bankConfig } from '../helpers/bankDaemon.js';
 import { useDaemons, type Daemon } from '../helpers/daemon.js';
-import { mongoBackend, mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
+import { mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
 import { testSeed } from '../helpers/workload.js';
 
 /**
@@ -172,7 +172,7 @@ describe('bank sagas under kill -9', () => {
       const events = await storedEvents(ctx.db);
       const races = lateCreditRaces(events, CREDIT_DELAY_MS);
       const phantoms = await phantomDebitTransfers(ctx.db, events);
-      if (mongoBackend() !== 'mongo-java-server') expect([...phantoms.keys()], run).toEqual([]);
+      expect([...phantoms.keys()], run).toEqual([]);
       expect(repeatedEffectsBesidesRaces(events, races), run).toEqual([]);
       expect(unfinishedTransfers(events), run).toEqual([]);
       const sagas = await transferSagas(ctx.db);

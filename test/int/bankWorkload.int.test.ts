@@ -15,7 +15,7 @@ import {
   verifyProjections,
 } from '../helpers/bankChecks.js';
 import { bankConfig, settle, useBankDaemons } from '../helpers/bankDaemon.js';
-import { mongoBackend, useTestDb } from '../helpers/mongo.js';
+import { useTestDb } from '../helpers/mongo.js';
 import { testSeed } from '../helpers/workload.js';
 
 /**
@@ -25,12 +25,11 @@ import { testSeed } from '../helpers/workload.js';
  * transfer saga ended, no reaction appended anything twice, money is conserved and every
  * projection matches what event_store recomputes to. PROJECTORD_TEST_SEED repeats a run.
  *
- * Two known effects are set apart by name (and pinned by tests of their own) so that anything
- * else still fails: a command-side credit that came after the saga's grace (lateCreditRaces) and,
- * on the mongo-java-server fallback only, change events of refused inserts (phantomDebitTransfers).
+ * One known effect is set apart by name (and pinned by a test of its own) so that anything else
+ * still fails: a command-side credit that came after the saga's grace (lateCreditRaces). No saga
+ * may act on a debit event_store does not hold (phantomDebitTransfers), on any server.
  */
 const EVENTS = 300;
-const onFallback = mongoBackend() === 'mongo-java-server';
 
 describe('a simulated bank through the engine', () => {
   let ctx: Awaited<ReturnType<typeof useTestDb>>;
@@ -53,7 +52,7 @@ describe('a simulated bank through the engine', () => {
     const events = await storedEvents(ctx.db);
     const races = lateCreditRaces(events, config.bank.sagas.transfer.creditDelayMs);
     const phantoms = await phantomDebitTransfers(ctx.db, events);
-    if (!onFallback) expect([...phantoms.keys()], run).toEqual([]);
+    expect([...phantoms.keys()], run).toEqual([]);
     expect(repeatedEffectsBesidesRaces(events, races), run).toEqual([]);
     expect(unfinishedTransfers(events), run).toEqual([]);
     const debits = ofType(events, 'FundsDebited');
@@ -85,30 +84,27 @@ describe('a simulated bank through the engine', () => {
     expect(await verifyProjections(ctx.db, config), run).toEqual([]);
   });
 
-  // Pins the fallback defect that phantomDebitTransfers tolerates: once the server stops
-  // reporting refused inserts, this fails, and the tolerance should go.
-  it.runIf(onFallback)(
-    '(fallback server) reports an insert refused with E11000 as a change',
-    async () => {
-      const coll = ctx.db.collection<{ aggregateId: string; version: number; tag: string }>(
-        `${EVENT_STORE}_phantom_probe`,
-      );
-      await coll.createIndex({ aggregateId: 1, version: 1 }, { unique: true });
-      await coll.insertOne({ aggregateId: 'a', version: 1, tag: 'stored' });
-      const stream = coll.watch();
-      await stream.tryNext(); // a change stream opens lazily
-      await expect(
-        coll.insertOne({ aggregateId: 'a', version: 1, tag: 'refused' }),
-      ).rejects.toThrow(/E11000/);
-      await coll.insertOne({ aggregateId: 'a', version: 2, tag: 'next' });
-      const seen: string[] = [];
-      while (!seen.includes('next')) {
-        const change = await stream.next();
-        if (change.operationType === 'insert') seen.push(change.fullDocument.tag);
-      }
-      await stream.close();
-      expect((await coll.find({}).toArray()).map((d) => d.tag)).toEqual(['stored', 'next']);
-      expect(seen).toEqual(['refused', 'next']);
-    },
-  );
+  // A refused insert is no change: the embedded fallback once reported one (a "phantom"), and
+  // sagas acted on debits event_store never held. Holds on every server now.
+  it('does not report an insert refused with E11000 as a change', async () => {
+    const coll = ctx.db.collection<{ aggregateId: string; version: number; tag: string }>(
+      `${EVENT_STORE}_phantom_probe`,
+    );
+    await coll.createIndex({ aggregateId: 1, version: 1 }, { unique: true });
+    await coll.insertOne({ aggregateId: 'a', version: 1, tag: 'stored' });
+    const stream = coll.watch();
+    await stream.tryNext(); // a change stream opens lazily
+    await expect(coll.insertOne({ aggregateId: 'a', version: 1, tag: 'refused' })).rejects.toThrow(
+      /E11000/,
+    );
+    await coll.insertOne({ aggregateId: 'a', version: 2, tag: 'next' });
+    const seen: string[] = [];
+    while (!seen.includes('next')) {
+      const change = await stream.next();
+      if (change.operationType === 'insert') seen.push(change.fullDocument.tag);
+    }
+    await stream.close();
+    expect((await coll.find({}).toArray()).map((d) => d.tag)).toEqual(['stored', 'next']);
+    expect(seen).toEqual(['next']);
+  });
 });

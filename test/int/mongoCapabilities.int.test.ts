@@ -1,5 +1,5 @@
 import type { ChangeStreamInsertDocument, Document, ResumeToken } from 'mongodb';
-import { MongoBulkWriteError } from 'mongodb';
+import { MongoBulkWriteError, Timestamp } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDb } from '../helpers/mongo.js';
 
@@ -105,6 +105,77 @@ describe('MongoDB capabilities projectord relies on', () => {
     expect(writeErrors[0]?.index).toBe(0);
     expect(await coll.findOne({ _id: 'x' as never })).toMatchObject({ version: 6 });
     expect(await coll.findOne({ _id: 'y' as never })).toMatchObject({ version: 1 });
+  });
+
+  it('an idle change stream carries a resume token that moves with the oplog (postBatchResumeToken)', async () => {
+    const coll = ctx.db.collection('event_store_pbrt');
+    await coll.insertOne(evt('p', 0));
+    const stream = coll.watch([{ $match: { operationType: 'insert' } }], { maxAwaitTimeMS: 50 });
+    expect(await stream.tryNext()).toBeNull();
+    const idle = stream.resumeToken;
+    expect(idle).toBeDefined();
+    await ctx.db.collection('elsewhere_pbrt').insertOne({ n: 1 });
+    expect(await stream.tryNext()).toBeNull();
+    const moved = stream.resumeToken;
+    expect(JSON.stringify(moved)).not.toBe(JSON.stringify(idle));
+    await stream.close();
+
+    await coll.insertOne(evt('p', 1));
+    const resumed = coll.watch([{ $match: { operationType: 'insert' } }], { resumeAfter: moved });
+    expect((await nextInsert(resumed)).fullDocument.version).toBe(1);
+    await resumed.close();
+  });
+
+  it('replies carry operationTime and $clusterTime, and a write reports its own cluster time', async () => {
+    const ping = await ctx.db.command({ ping: 1 });
+    expect(ping.operationTime).toBeInstanceOf(Timestamp);
+    expect((ping.$clusterTime as { clusterTime: unknown }).clusterTime).toBeInstanceOf(Timestamp);
+    const coll = ctx.db.collection('event_store_optime');
+    const stream = coll.watch([{ $match: { operationType: 'insert' } }], { maxAwaitTimeMS: 50 });
+    await stream.tryNext();
+    const insert = await ctx.db.command({ insert: coll.collectionName, documents: [evt('o', 1)] });
+    const change = await nextInsert(stream);
+    expect(change.clusterTime?.equals(insert.operationTime as Timestamp)).toBe(true);
+    await stream.close();
+  });
+
+  it('a transaction commits its inserts with one cluster time and distinct, ordered tokens', async () => {
+    const coll = ctx.db.collection('event_store_txn');
+    await coll.insertOne(evt('t', 0));
+    const stream = coll.watch([{ $match: { operationType: 'insert' } }], { maxAwaitTimeMS: 50 });
+    await stream.tryNext();
+    await ctx.client.withSession((session) =>
+      session.withTransaction(async () => {
+        await coll.insertOne(evt('debit', 1), { session });
+        await coll.insertOne(evt('credit', 1), { session });
+      }),
+    );
+    const debit = await nextInsert(stream);
+    const credit = await nextInsert(stream);
+    expect([debit.fullDocument.aggregateId, credit.fullDocument.aggregateId]).toEqual([
+      'debit',
+      'credit',
+    ]);
+    expect(debit.clusterTime?.equals(credit.clusterTime!)).toBe(true);
+    expect(JSON.stringify(debit._id)).not.toBe(JSON.stringify(credit._id));
+    await stream.close();
+
+    const fromDebit = coll.watch([{ $match: { operationType: 'insert' } }], {
+      resumeAfter: debit._id,
+    });
+    expect((await nextInsert(fromDebit)).fullDocument.aggregateId).toBe('credit');
+    await fromDebit.close();
+  });
+
+  it('dropping the watched collection ends the stream: drop, then invalidate', async () => {
+    const coll = ctx.db.collection('event_store_dropped');
+    await coll.insertOne(evt('x', 1));
+    const stream = coll.watch([], { maxAwaitTimeMS: 50 });
+    await stream.tryNext();
+    await coll.drop();
+    const types = [(await stream.next()).operationType, (await stream.next()).operationType];
+    expect(types).toEqual(['drop', 'invalidate']);
+    await stream.close();
   });
 
   it('the unique {aggregateId, version} index rejects a second writer of the same version', async () => {
