@@ -38,7 +38,17 @@ export interface CheckpointerOptions {
 }
 
 export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
-  const watermark = createWatermark<{ position: Position; eventAt: Date | null }>();
+  // eventAt: the event's own append time (lag of the oldest pending one); coveredAt: the newest
+  // append time of any event up to this one in stream order, which is what a checkpoint there
+  // covers. Writers stamp events before they commit them, so two concurrent appends can reach
+  // the stream in the opposite order of their times: a checkpoint after both must report the
+  // later time, or a judge comparing it with event_store's newest event waits for ever.
+  const watermark = createWatermark<{
+    position: Position;
+    eventAt: Date | null;
+    coveredAt: Date | null;
+  }>();
+  let newestRegisteredAt: Date | null = null;
   let saved: Position | undefined = o.initial;
   let idle: Position | undefined;
   let lastEventAt: Date | null = null;
@@ -53,8 +63,8 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
 
   function target(): { position: Position; eventAt: Date | null } | undefined {
     const w = watermark.position();
-    if (idle && watermark.pending === 0) return { position: idle, eventAt: w?.eventAt ?? null };
-    return w;
+    if (idle && watermark.pending === 0) return { position: idle, eventAt: w?.coveredAt ?? null };
+    return w && { position: w.position, eventAt: w.coveredAt };
   }
 
   async function save(): Promise<void> {
@@ -90,7 +100,10 @@ export function createCheckpointer(o: CheckpointerOptions): Checkpointer {
     mode: 'live',
     register(seq, position, eventAt, handled) {
       idle = undefined;
-      watermark.register(seq, { position, eventAt }, !handled);
+      if (eventAt && (!newestRegisteredAt || eventAt > newestRegisteredAt)) {
+        newestRegisteredAt = eventAt;
+      }
+      watermark.register(seq, { position, eventAt, coveredAt: newestRegisteredAt }, !handled);
     },
     finish(seq) {
       watermark.finish(seq);

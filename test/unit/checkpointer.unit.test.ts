@@ -7,7 +7,47 @@ import { silentLogger } from '../../src/observability/logger.js';
 
 const at = (n: number) => toPosition({ _data: `t${n}` }, new Timestamp({ t: 1, i: n }));
 
+function recordingStore(saved: CheckpointUpdate[]): CheckpointStore {
+  return {
+    load: () => Promise.resolve(undefined),
+    save: (_module, update) => {
+      saved.push(update);
+      return Promise.resolve({ ok: true });
+    },
+    setMode: () => Promise.resolve(),
+    reset: () => Promise.resolve(),
+  };
+}
+
 describe('checkpointer', () => {
+  it('reports the newest append time it covers when the stream brought the times out of order', async () => {
+    const saved: CheckpointUpdate[] = [];
+    const c = createCheckpointer({
+      module: 'm',
+      moduleVersion: 1,
+      instanceId: 'i',
+      store: recordingStore(saved),
+      everyEvents: 1000,
+      everyMs: 60_000,
+      logger: silentLogger(),
+    });
+    // Two writers stamped their events .366 and .361 and committed them in the other order.
+    const later = new Date('2026-12-08T00:49:37.366Z');
+    const earlier = new Date('2026-12-08T00:49:37.361Z');
+    c.register(1, at(1), later, true);
+    c.register(2, at(2), earlier, true);
+    c.finish(2);
+    await c.flush();
+    expect(saved).toHaveLength(0); // event 1 still pending: nothing covered yet
+    c.finish(1);
+    await c.flush();
+    c.advanceIdle(at(3));
+    await c.stop();
+    expect(saved.map((u) => u.lastEventAt)).toEqual([later, later]);
+    expect(saved.map((u) => u.position)).toEqual([at(2), at(3)]);
+    expect(c.lastEventAt).toEqual(later);
+  });
+
   it('counts the events of a failed save in the next one (the applied count loses nothing)', async () => {
     const saved: CheckpointUpdate[] = [];
     let failNext = true;

@@ -2,15 +2,19 @@ package dev.projectord.mongo;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.function.IntFunction;
 import java.util.regex.Pattern;
 
+import de.bwaldvogel.mongo.backend.DocumentComparator;
 import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.Missing;
 import de.bwaldvogel.mongo.bson.BsonRegularExpression;
@@ -27,7 +31,8 @@ import de.bwaldvogel.mongo.bson.MinKey;
  * {@code $lte}) on its first key not fixed by equality. Candidates are always a superset of the
  * matches: the collection re-applies the whole filter, so conditions the plan ignores ({@code $or},
  * {@code $ne}, regular expressions, ...) stay correct, only slower. Top-level {@code $and} is
- * flattened. Null, arrays, sub-documents and regular expressions are never used as keys (their
+ * flattened; an {@code $or} (at the top or in a top-level {@code $and}) is read branch by branch
+ * when each branch has a plan. Null, arrays, sub-documents and regular expressions are never used as keys (their
  * match rules differ from key equality), and ranges are not used on multikey indexes (each bound
  * may be met by a different array element).
  */
@@ -39,7 +44,10 @@ final class IndexPlanner {
     private IndexPlanner() {
     }
 
-    /** Candidate positions, and whether they come in the requested sort order. */
+    /**
+     * Candidate positions, and whether they come in the requested sort order. {@code index} is
+     * null for the union of an {@code $or}'s branches.
+     */
     record Plan(OrderedIndex index, Iterable<Integer> positions, boolean ordered) {
     }
 
@@ -55,28 +63,57 @@ final class IndexPlanner {
             return lower != null || upper != null;
         }
 
-        void and(Condition other) {
-            if (equals == null) {
-                equals = other.equals;
-            }
-            if (lower == null) {
-                lower = other.lower;
-                lowerInclusive = other.lowerInclusive;
-            }
-            if (upper == null) {
-                upper = other.upper;
-                upperInclusive = other.upperInclusive;
-            }
+        /** Both conditions at once: either one's candidates are a superset, keep the first's. */
+        Condition and(Condition other) {
+            Condition both = new Condition();
+            both.equals = equals != null ? equals : other.equals;
+            both.lower = lower != null ? lower : other.lower;
+            both.lowerInclusive = lower != null ? lowerInclusive : other.lowerInclusive;
+            both.upper = upper != null ? upper : other.upper;
+            both.upperInclusive = upper != null ? upperInclusive : other.upperInclusive;
+            return both;
         }
     }
 
-    /** The best plan, or null when no index helps (the collection scans). */
-    static Plan plan(Document query, Document orderBy, List<OrderedIndex> indexes) {
+    /**
+     * The best plan, or null when no index helps (the collection scans). A top-level {@code $or}
+     * whose every branch has an index plan (with the conditions beside the {@code $or}) is read
+     * as the union of the branches, merged in sort order when each branch walks in it.
+     * {@code documents} gives a position's document (to merge by the sort).
+     */
+    static Plan plan(Document query, Document orderBy, List<OrderedIndex> indexes, IntFunction<Document> documents) {
         if (orderBy != null && orderBy.containsKey("$natural")) {
             return null;
         }
+        Document filter = query == null ? new Document() : query;
         Map<String, Condition> conditions = new LinkedHashMap<>();
-        collect(query == null ? new Document() : query, conditions);
+        collect(filter, conditions);
+        Candidate best = best(indexes, conditions, orderBy);
+        List<?> branches = firstOr(filter);
+        Plan union = branches == null ? null
+            : union(branches, conditions, orderBy, indexes, documents, best == null ? -1 : best.score());
+        if (union != null) {
+            return union;
+        }
+        return best == null ? null : best.toPlan();
+    }
+
+    /** The branches of the filter's {@code $or}, at the top or in a top-level {@code $and}; null if none. */
+    private static List<?> firstOr(Document filter) {
+        if (filter.get("$or") instanceof List<?> branches) {
+            return branches;
+        }
+        if (filter.get("$and") instanceof List<?> parts) {
+            for (Object part : parts) {
+                if (part instanceof Document document && firstOr(document) != null) {
+                    return firstOr(document);
+                }
+            }
+        }
+        return null;
+    }
+
+    private static Candidate best(List<OrderedIndex> indexes, Map<String, Condition> conditions, Document orderBy) {
         Candidate best = null;
         for (OrderedIndex index : indexes) {
             Candidate candidate = Candidate.of(index, conditions, orderBy);
@@ -84,7 +121,40 @@ final class IndexPlanner {
                 best = candidate;
             }
         }
-        return best == null ? null : best.toPlan();
+        return best;
+    }
+
+    /** One plan per branch, all better than {@code toBeat}, or null. */
+    private static Plan union(List<?> branches, Map<String, Condition> common, Document orderBy,
+                              List<OrderedIndex> indexes, IntFunction<Document> documents, int toBeat) {
+        if (branches.isEmpty()) {
+            return null;
+        }
+        List<Plan> plans = new ArrayList<>();
+        boolean ordered = orderBy != null && !orderBy.isEmpty();
+        for (Object branch : branches) {
+            if (!(branch instanceof Document branchFilter)) {
+                return null;
+            }
+            Map<String, Condition> conditions = new LinkedHashMap<>(common);
+            collect(branchFilter, conditions);
+            Candidate candidate = best(indexes, conditions, orderBy);
+            if (candidate == null || !candidate.filtered() || candidate.score() <= toBeat) {
+                return null;
+            }
+            plans.add(candidate.toPlan());
+            ordered &= candidate.ordered();
+        }
+        Comparator<Document> order = ordered ? new DocumentComparator(orderBy) : null;
+        Iterable<Integer> positions = () -> {
+            List<Iterator<Integer>> parts = new ArrayList<>();
+            for (Plan plan : plans) {
+                parts.add(plan.positions().iterator());
+            }
+            Iterator<Integer> all = order != null ? new Merge(parts, documents, order) : new Concat(parts.iterator());
+            return new Distinct(all);
+        };
+        return new Plan(null, positions, ordered);
     }
 
     private static void collect(Document query, Map<String, Condition> out) {
@@ -100,10 +170,7 @@ final class IndexPlanner {
             } else if (!field.startsWith("$")) {
                 Condition condition = condition(value);
                 if (condition != null) {
-                    out.merge(field, condition, (a, b) -> {
-                        a.and(b);
-                        return a;
-                    });
+                    out.merge(field, condition, Condition::and);
                 }
             }
         }
@@ -230,6 +297,10 @@ final class IndexPlanner {
             return forward == null ? Boolean.TRUE : forward;
         }
 
+        boolean filtered() {
+            return !prefix.isEmpty() || range != null;
+        }
+
         int score() {
             int score = prefix.size() * 4 + (range != null ? 2 : 0) + (ordered ? 1 : 0);
             if (index.isUnique() && prefix.size() == index.keyCount()) {
@@ -318,6 +389,43 @@ final class IndexPlanner {
                 throw new NoSuchElementException();
             }
             return current.next();
+        }
+    }
+
+    /** Several ascending sequences as one, by the documents' sort order. */
+    private static final class Merge implements Iterator<Integer> {
+        private final IntFunction<Document> documents;
+        private final PriorityQueue<Head> heads;
+
+        private record Head(Integer position, Document document, Iterator<Integer> rest) {
+        }
+
+        Merge(List<Iterator<Integer>> parts, IntFunction<Document> documents, Comparator<Document> order) {
+            this.documents = documents;
+            this.heads = new PriorityQueue<>(Math.max(1, parts.size()), (a, b) -> order.compare(a.document(), b.document()));
+            parts.forEach(this::advance);
+        }
+
+        private void advance(Iterator<Integer> part) {
+            if (part.hasNext()) {
+                Integer position = part.next();
+                heads.add(new Head(position, documents.apply(position), part));
+            }
+        }
+
+        @Override
+        public boolean hasNext() {
+            return !heads.isEmpty();
+        }
+
+        @Override
+        public Integer next() {
+            Head head = heads.poll();
+            if (head == null) {
+                throw new NoSuchElementException();
+            }
+            advance(head.rest());
+            return head.position();
         }
     }
 

@@ -62,7 +62,7 @@ public class IndexedCollection extends MemoryCollection {
 
     private QueryResult query(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
                               Document fieldSelector, long[] examined) {
-        IndexPlanner.Plan plan = IndexPlanner.plan(query, orderBy, orderedIndexes());
+        IndexPlanner.Plan plan = IndexPlanner.plan(query, orderBy, orderedIndexes(), this::getDocument);
         if (plan == null) {
             examined[0] = count();
             return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
@@ -81,10 +81,11 @@ public class IndexedCollection extends MemoryCollection {
      * {@code COLLSCAN}), and how many documents it examined to return how many.
      */
     synchronized Document explainFind(Document query, Document orderBy, int numberToSkip, int limit) {
-        IndexPlanner.Plan plan = IndexPlanner.plan(query, orderBy, orderedIndexes());
+        IndexPlanner.Plan plan = IndexPlanner.plan(query, orderBy, orderedIndexes(), this::getDocument);
         long[] examined = new long[1];
         int returned = query(query, orderBy, numberToSkip, limit, 0, null, examined).collectDocuments().size();
         Document scan = plan == null ? new Document("stage", "COLLSCAN")
+            : plan.index() == null ? new Document("stage", "OR")
             : new Document("stage", "IXSCAN").append("indexName", plan.index().getName())
                 .append("keyPattern", plan.index().toIndexDescription().get("key"));
         Document winningPlan = plan == null ? scan : new Document("stage", "FETCH").append("inputStage", scan);
@@ -130,6 +131,12 @@ public class IndexedCollection extends MemoryCollection {
             error.append("keyPattern", duplicate.keyPattern()).append("keyValue", duplicate.keyValue());
         }
         return error;
+    }
+
+    /** Reads the indexes: not while writers change them (upstream leaves it unsynchronised). */
+    @Override
+    public synchronized int count(Document query, int skip, int limit) {
+        return super.count(query, skip, limit);
     }
 
     /** Index builds read every document: not while writers change them. */

@@ -9,6 +9,7 @@ import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.DatabaseResolver;
 import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.QueryParameters;
 import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.aggregation.Aggregation;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
@@ -75,10 +76,15 @@ public class IndexedDatabase extends MemoryDatabase {
             && explained.get("find") != null) {
             return explainFind(explained);
         }
-        if (command.equalsIgnoreCase("aggregate") && oplog instanceof OrderedOplog ordered) {
+        if (command.equalsIgnoreCase("aggregate")) {
             List<Document> pipeline = Aggregation.parse(query.get("pipeline"));
-            if (!pipeline.isEmpty() && pipeline.get(0).get("$changeStream") instanceof Document spec) {
+            if (!pipeline.isEmpty() && pipeline.get(0).get("$changeStream") instanceof Document spec
+                && oplog instanceof OrderedOplog ordered) {
                 return openChangeStream(query, pipeline, spec, databaseResolver, ordered);
+            }
+            Document matched = aggregateFromMatch(query, pipeline, databaseResolver, oplog);
+            if (matched != null) {
+                return matched;
             }
         }
         return super.handleCommand(channel, command, query, databaseResolver, oplog);
@@ -95,6 +101,65 @@ public class IndexedDatabase extends MemoryDatabase {
             : new Document("queryPlanner", new Document("winningPlan", new Document("stage", "EOF")));
         Utils.markOkay(reply);
         return reply;
+    }
+
+    /**
+     * An aggregation that starts with {@code $match} on a collection: the match reads through the
+     * collection's indexes, the other stages run on what it found; the driver's
+     * {@code countDocuments} shape ({@code $match}, then {@code $group} of a constant {@code _id}
+     * with {@code {$sum: 1}}) is answered by counting. Null for anything else (upstream runs it).
+     */
+    private Document aggregateFromMatch(Document query, List<Document> pipeline, DatabaseResolver databaseResolver,
+                                        Oplog oplog) {
+        if (pipeline.isEmpty() || !(pipeline.get(0).get("$match") instanceof Document match)
+            || !(query.get("aggregate") instanceof String collectionName) || query.containsKey("let")
+            || query.containsKey("explain") || !(query.get("cursor") instanceof Document)) {
+            return null;
+        }
+        MongoCollection<Integer> collection = resolveCollection(collectionName, false);
+        if (!(collection instanceof IndexedCollection indexed)) {
+            return null;
+        }
+        List<Document> rest = pipeline.subList(1, pipeline.size());
+        Aggregation stages = Aggregation.fromPipeline(rest, databaseResolver, this, collection, oplog);
+        if (stages.isModifying()) {
+            return null;
+        }
+        List<Document> result;
+        Object countId = countShape(rest);
+        if (countId != null) {
+            int n = indexed.count(match, 0, 0);
+            result = n == 0 ? List.of() : List.of(new Document("_id", countId).append(countField(rest), n));
+        } else {
+            List<Document> found = indexed.handleQuery(new QueryParameters(new Document("$query", match), 0, 0))
+                .collectDocuments();
+            result = stages.runStages(found.stream());
+        }
+        Document cursor = new Document("firstBatch", result).append("id", 0L)
+            .append("ns", getFullCollectionNamespace(collectionName));
+        Document reply = new Document("cursor", cursor);
+        Utils.markOkay(reply);
+        return reply;
+    }
+
+    /** The constant {@code _id} of a lone {@code {$group: {_id: c, n: {$sum: 1}}}}, else null. */
+    private static Object countShape(List<Document> rest) {
+        if (rest.size() != 1 || !(rest.get(0).get("$group") instanceof Document group) || group.size() != 2) {
+            return null;
+        }
+        Object id = group.get("_id");
+        if (id == null || id instanceof Document || id instanceof List || (id instanceof String text && text.startsWith("$"))) {
+            return null;
+        }
+        String field = countField(rest);
+        Object sum = field == null ? null : group.get(field);
+        return sum instanceof Document accumulator && accumulator.size() == 1
+            && accumulator.get("$sum") instanceof Number one && one.doubleValue() == 1.0 ? id : null;
+    }
+
+    private static String countField(List<Document> rest) {
+        Document group = (Document) rest.get(0).get("$group");
+        return group.keySet().stream().filter(key -> !key.equals("_id")).findFirst().orElse(null);
     }
 
     /** A collection to write to, created on first use as a write would. */

@@ -1,6 +1,7 @@
 package dev.projectord.mongo;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -18,6 +19,7 @@ import de.bwaldvogel.mongo.backend.Missing;
 import de.bwaldvogel.mongo.backend.Utils;
 import de.bwaldvogel.mongo.backend.ValueComparator;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.bson.ObjectId;
 import de.bwaldvogel.mongo.exception.DuplicateKeyError;
 import de.bwaldvogel.mongo.exception.KeyConstraintError;
 
@@ -69,38 +71,67 @@ public final class OrderedIndex extends Index<Integer> {
     }
 
     private static Comparator<Entry> entryOrder(List<IndexKey> keys) {
-        List<Comparator<Object>> components = new ArrayList<>();
-        for (IndexKey key : keys) {
-            components.add(valueOrder(key.isAscending()));
+        boolean[] ascending = new boolean[keys.size()];
+        for (int i = 0; i < ascending.length; i++) {
+            ascending[i] = keys.get(i).isAscending();
         }
-        Comparator<Object> idOrder = valueOrder(true);
         return (a, b) -> {
-            for (int i = 0; i < components.size(); i++) {
-                int c = components.get(i).compare(a.values().get(i), b.values().get(i));
+            for (int i = 0; i < ascending.length; i++) {
+                Object x = a.values().get(i);
+                Object y = b.values().get(i);
+                // The sentinels bound ranges whatever the direction.
+                int c = x == LOW || x == HIGH || y == LOW || y == HIGH || ascending[i]
+                    ? compareValues(x, y) : -compareValues(x, y);
                 if (c != 0) {
                     return c;
                 }
             }
-            return idOrder.compare(a.id(), b.id());
+            return compareValues(a.id(), b.id());
         };
     }
 
     /** BSON order in the given direction; {@link #LOW} and {@link #HIGH} stay at the ends. */
     static Comparator<Object> valueOrder(boolean ascending) {
-        ValueComparator bson = ValueComparator.ascWithoutListHandling();
-        return (a, b) -> {
-            if (a == b) {
-                return 0;
+        return ascending ? OrderedIndex::compareValues : (a, b) -> -compareValues(a, b);
+    }
+
+    private static final ValueComparator BSON_ORDER = ValueComparator.ascWithoutListHandling();
+
+    /**
+     * BSON order, with the common cases (two strings, two doubles or ints, two ObjectIds) compared
+     * directly; everything else (mixed types, longs beyond a double's precision, documents...)
+     * goes to upstream's {@link ValueComparator}, which defines the order.
+     */
+    static int compareValues(Object a, Object b) {
+        if (a == b) {
+            return 0;
+        }
+        if (a == LOW || b == HIGH) {
+            return -1;
+        }
+        if (a == HIGH || b == LOW) {
+            return 1;
+        }
+        if (a instanceof String x && b instanceof String y) {
+            return x.compareTo(y);
+        }
+        if (a instanceof ObjectId x && b instanceof ObjectId y) {
+            return x.compareTo(y);
+        }
+        if ((a instanceof Double || a instanceof Integer) && (b instanceof Double || b instanceof Integer)) {
+            return Double.compare(((Number) a).doubleValue() + 0.0, ((Number) b).doubleValue() + 0.0);
+        }
+        return BSON_ORDER.compare(a, b);
+    }
+
+    /** True when two key values are equal in BSON order (1 and 1.0 are). */
+    private static boolean sameKeys(List<Object> a, List<Object> b) {
+        for (int i = 0; i < a.size(); i++) {
+            if (compareValues(a.get(i), b.get(i)) != 0) {
+                return false;
             }
-            if (a == LOW || b == HIGH) {
-                return -1;
-            }
-            if (a == HIGH || b == LOW) {
-                return 1;
-            }
-            int c = bson.compare(a, b);
-            return ascending ? c : -c;
-        };
+        }
+        return true;
     }
 
     @Override
@@ -146,25 +177,56 @@ public final class OrderedIndex extends Index<Integer> {
         if (skipped(document)) {
             return List.of();
         }
-        Set<KeyValue> keyValues = getKeyValues(document);
         Object id = document.get(idField);
+        List<Object> values = rawValues(document);
+        if (values != null) {
+            return List.of(new Entry(values, id));
+        }
+        // Arrays under a key: upstream's key expansion (one entry per element, parallel arrays refused).
+        Set<KeyValue> keyValues = getKeyValues(document);
         if (keyValues.isEmpty()) {
             // An empty array under a key: one entry, found by no equality (as a real index keys it
             // apart from every scalar).
-            List<Object> values = new ArrayList<>(keyCount());
+            List<Object> empty = new ArrayList<>(keyCount());
             for (String key : keys()) {
                 Object value = Utils.getSubdocumentValueCollectionAware(document, key);
-                values.add(value instanceof Missing ? null : value);
+                empty.add(value instanceof Missing ? null : value);
             }
-            return List.of(new Entry(Collections.unmodifiableList(values), id));
+            return List.of(new Entry(Collections.unmodifiableList(empty), id));
         }
         List<Entry> result = new ArrayList<>(keyValues.size());
         for (KeyValue keyValue : keyValues) {
-            List<Object> values = new ArrayList<>(keyValue.size());
-            keyValue.forEach(values::add);
-            result.add(new Entry(Collections.unmodifiableList(values), id));
+            List<Object> expanded = new ArrayList<>(keyValue.size());
+            keyValue.forEach(expanded::add);
+            result.add(new Entry(Collections.unmodifiableList(expanded), id));
         }
         return result;
+    }
+
+    /** The document's value under each key (missing as null), or null when one is an array. */
+    private List<Object> rawValues(Document document) {
+        Object[] values = new Object[keyCount()];
+        for (int i = 0; i < values.length; i++) {
+            Object value = Utils.getSubdocumentValueCollectionAware(document, key(i).getKey());
+            if (value instanceof java.util.Collection) {
+                return null;
+            }
+            values[i] = value instanceof Missing ? null : value;
+        }
+        return Arrays.asList(values);
+    }
+
+    /** Whether an update changes what this index holds for the document. */
+    private boolean sameEntries(Document oldDocument, Document newDocument) {
+        if (skipped(oldDocument) != skipped(newDocument)) {
+            return false;
+        }
+        List<Object> before = rawValues(oldDocument);
+        List<Object> after = rawValues(newDocument);
+        if (before != null && after != null) {
+            return sameKeys(before, after);
+        }
+        return nullAwareEqualsKeys(oldDocument, newDocument);
     }
 
     /**
@@ -172,14 +234,18 @@ public final class OrderedIndex extends Index<Integer> {
      * of a document that is itself in the index (an update): its own entries do not count.
      */
     private Entry taken(List<Entry> candidates, Object self) {
-        Comparator<Object> idOrder = valueOrder(true);
         for (Entry entry : candidates) {
-            NavigableMap<Entry, Integer> sameKey = entries.subMap(
-                new Entry(entry.values(), LOW), true, new Entry(entry.values(), HIGH), true);
-            for (Entry holder : sameKey.keySet()) {
-                if (self == NOBODY || idOrder.compare(holder.id(), self) != 0) {
-                    return entry;
-                }
+            // The entries with this key sit together; at most one is the document itself.
+            Entry first = entries.ceilingKey(new Entry(entry.values(), LOW));
+            if (first == null || !sameKeys(first.values(), entry.values())) {
+                continue;
+            }
+            if (self == NOBODY || compareValues(first.id(), self) != 0) {
+                return entry;
+            }
+            Entry second = entries.higherKey(first);
+            if (second != null && sameKeys(second.values(), entry.values())) {
+                return entry;
             }
         }
         return null;
@@ -250,7 +316,7 @@ public final class OrderedIndex extends Index<Integer> {
 
     @Override
     public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Integer> collection) {
-        if (unique && !nullAwareEqualsKeys(oldDocument, newDocument)) {
+        if (unique && !sameEntries(oldDocument, newDocument)) {
             checkUnique(newDocument, entriesOf(newDocument), newDocument.get(idField), collection);
         }
     }
@@ -258,7 +324,7 @@ public final class OrderedIndex extends Index<Integer> {
     @Override
     public void updateInPlace(Document oldDocument, Document newDocument, Integer position,
                               MongoCollection<Integer> collection) throws KeyConstraintError {
-        if (nullAwareEqualsKeys(oldDocument, newDocument) && skipped(oldDocument) == skipped(newDocument)) {
+        if (sameEntries(oldDocument, newDocument)) {
             return;
         }
         remove(oldDocument);

@@ -209,6 +209,29 @@ class IndexTest {
     }
 
     @Test
+    void eachBranchOfAnOrUsesItsIndexAndTheBranchesMergeInSortOrder() {
+        coll.createIndex(Indexes.ascending("status", "dueAt"), new IndexOptions().name("status_due"));
+        coll.createIndex(Indexes.ascending("module", "status"), new IndexOptions().name("module_status"));
+        insertRange(0, 3000, i -> new Document("module", "m" + i % 4)
+            .append("status", i % 500 == 0 ? "pending" : i % 700 == 1 ? "firing" : "done")
+            .append("dueAt", 10_000 - i).append("claimedAt", i));
+        // The deadline scheduler's claim: the earliest due among pending ones and stale firing ones.
+        Bson due = Filters.and(Filters.in("module", "m0", "m1", "m2", "m3"), Filters.or(
+            Filters.and(Filters.eq("status", "pending"), Filters.lte("dueAt", 9_000)),
+            Filters.and(Filters.eq("status", "firing"), Filters.lte("claimedAt", 2_000))));
+        Document explain = explain(due, Sorts.ascending("dueAt"), 1);
+        assertEquals("OR", stage(explain));
+        assertTrue(examined(explain) < 20, "examined " + examined(explain));
+        assertEquals(List.of(2500), firstIds(due, Sorts.ascending("dueAt"), 1));
+        assertEquals(List.of(1, 701, 1000, 1401, 1500, 2000, 2500),
+            coll.find(due).sort(Sorts.descending("dueAt")).map(d -> d.getInteger("_id")).into(new ArrayList<>()));
+        // A branch without an index plan: the whole $or scans.
+        Bson unplanned = Filters.or(Filters.eq("status", "pending"), Filters.eq("claimedAt", 7));
+        assertEquals("COLLSCAN", stage(explain(unplanned, null, 0)));
+        assertEquals(7, coll.countDocuments(unplanned));
+    }
+
+    @Test
     void arraysAreIndexedByEachElement() {
         coll.createIndex(Indexes.ascending("tags"));
         coll.insertOne(new Document("_id", 1).append("tags", List.of("x", "y")));

@@ -15,6 +15,8 @@ import org.junit.jupiter.api.Test;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
+import com.mongodb.client.model.Accumulators;
+import com.mongodb.client.model.Aggregates;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.IndexOptions;
 import com.mongodb.client.model.Indexes;
@@ -77,6 +79,11 @@ class UpstreamAgreementTest {
                     int limit = same.nextBoolean() ? 1 + same.nextInt(5) : 0;
                     assertEquals(read(theirs, filter, sort, limit), read(ours, filter, sort, limit),
                         "round " + round + ": " + filter + " sort " + sort + " limit " + limit);
+                    assertEquals(theirs.countDocuments(filter), ours.countDocuments(filter), "count " + filter);
+                    List<Bson> grouped = List.of(Aggregates.match(filter),
+                        Aggregates.group("$b", Accumulators.sum("n", 1)), Aggregates.sort(Sorts.ascending("_id")));
+                    assertEquals(theirs.aggregate(grouped).into(new ArrayList<>()), ours.aggregate(grouped).into(new ArrayList<>()),
+                        "group " + filter);
                 }
                 assertEquals(theirs.countDocuments(), ours.countDocuments());
             }
@@ -95,7 +102,11 @@ class UpstreamAgreementTest {
     }
 
     private static Bson filter(Random random) {
-        return switch (random.nextInt(7)) {
+        return switch (random.nextInt(9)) {
+            case 7 -> Filters.or(Filters.and(Filters.eq("a", random.nextInt(6)), Filters.lt("b", random.nextInt(5))),
+                Filters.eq("tags", random.nextInt(4)));
+            case 8 -> Filters.and(Filters.gte("b", random.nextInt(3)),
+                Filters.or(Filters.eq("a", random.nextInt(6)), Filters.eq("b", random.nextInt(5))));
             case 0 -> Filters.eq("a", random.nextInt(6));
             case 1 -> Filters.and(Filters.eq("a", random.nextInt(6)), Filters.gt("b", random.nextInt(5)));
             case 2 -> Filters.lte("b", random.nextInt(5));
