@@ -16,6 +16,7 @@ function recordingStore(saved: CheckpointUpdate[]): CheckpointStore {
     },
     setMode: () => Promise.resolve(),
     reset: () => Promise.resolve(),
+    saveCatchUp: () => Promise.resolve({ ok: true }),
   };
 }
 
