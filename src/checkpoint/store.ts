@@ -50,7 +50,8 @@ export interface CheckpointUpdate {
   instanceId: string;
 }
 
-export type SaveResult = { ok: true } | { ok: false; reason: 'behind' };
+/** behind: a newer position is stored; fenced: this process no longer holds the lease. */
+export type SaveResult = { ok: true } | { ok: false; reason: 'behind' | 'fenced' };
 
 export interface CheckpointStore {
   load(module: string): Promise<StoredCheckpoint | undefined>;

@@ -100,7 +100,10 @@ export function createDispatcher(deps: {
     let wantedBy = wantedBefore;
     for (let i = from; i < targets.length; i++) {
       const p = targets[i]!;
-      const wanted = p.handles.has(event.eventType) && (!stream || p.wants(stream.position));
+      // A stream event at or before where the slot joined is none of its business: not even
+      // registered, so its watermark never goes back behind its saved position.
+      if (stream && !p.wants(stream.position)) continue;
+      const wanted = p.handles.has(event.eventType);
       if (wanted) wantedBy++;
       // The key is asked only of an event the module handles (a custom orderingKey may not
       // know other types); another partition's key is none of this slot's business.

@@ -66,6 +66,8 @@ export interface PipelineDeps {
   router?: PartitionRouter;
   /** Fencing token of the slot's lease now (for `ctx.partition`); default 0. */
   fence?(): number;
+  /** Lease fencing of the slot's checkpoint saves, as of its writes (default: always). */
+  canWrite?(slot: string): boolean;
 }
 
 export function createModulePipeline(
@@ -99,11 +101,23 @@ export function createModulePipeline(
     operationTimeoutMs: config.mongo.operationTimeoutMs,
     ...(module.kind === 'reaction' && d.reactions ? { reactions: d.reactions } : {}),
   });
+  // A checkpoint is fenced like a write: once the lease is gone, the next owner's position is
+  // the one that counts, even if this lane finished more before it noticed.
+  const canWrite = d.canWrite;
+  const store: CheckpointStore = canWrite
+    ? {
+        ...d.checkpoints,
+        save: (name, update) =>
+          canWrite(name)
+            ? d.checkpoints.save(name, update)
+            : Promise.resolve({ ok: false, reason: 'fenced' }),
+      }
+    : d.checkpoints;
   const checkpointer = createCheckpointer({
     module: slot.name,
     moduleVersion: module.version,
     instanceId: config.instanceId ?? 'unknown',
-    store: d.checkpoints,
+    store,
     everyEvents: config.checkpoint.everyEvents,
     everyMs: config.checkpoint.everyMs,
     logger: d.logger,

@@ -24,7 +24,8 @@ import type { Lease, LeaseManager } from './leaseManager.js';
  */
 export interface LeaseKeeperOptions {
   manager: LeaseManager;
-  modules: readonly string[];
+  /** What to try to acquire; a function is asked every tick (a changing plan: partitions). */
+  modules: readonly string[] | (() => readonly string[]);
   heartbeatMs: number;
   onAcquired: (module: string, lease: Lease) => void | Promise<void>;
   onLost: (module: string) => void | Promise<void>;
@@ -41,6 +42,11 @@ export interface LeaseKeeper {
   hold(lease: Lease): void;
   /** From now on only renews what it owns (idempotent). */
   drain(): void;
+  /**
+   * Frees one lease now (a handover: call it once the engine has drained the module and saved
+   * its checkpoint). No onLost. A no-op for a lease not owned.
+   */
+  release(module: string): Promise<void>;
   /** Idempotent; returns the same promise to every caller. */
   stop(): Promise<void>;
 }
@@ -98,8 +104,10 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions): LeaseKeeper {
   }
 
   async function round(): Promise<void> {
-    for (const [module, lease] of [...owned]) await keep(module, lease);
-    for (const module of opts.modules) {
+    // All at once: one slow answer must not hold the others' renewals past their validity.
+    await Promise.all([...owned].map(([module, lease]) => keep(module, lease)));
+    const wanted = typeof opts.modules === 'function' ? opts.modules() : opts.modules;
+    for (const module of wanted) {
       if (state === 'stopped' || !acquiring) return;
       if (!owned.has(module)) await tryAcquire(module);
     }
@@ -134,6 +142,14 @@ export function createLeaseKeeper(opts: LeaseKeeperOptions): LeaseKeeper {
     },
     drain() {
       acquiring = false;
+    },
+    async release(module) {
+      // Not during a round: a renew already under way would extend the lease just freed.
+      while (current) await current;
+      const lease = owned.get(module);
+      if (!lease) return;
+      owned.delete(module);
+      await manager.release(lease);
     },
     stop() {
       stopping ??= (async () => {

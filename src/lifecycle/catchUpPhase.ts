@@ -93,6 +93,8 @@ export async function catchUpModules(
     p.checkpointer.mode = 'live';
     c.hooks.onModeChange?.(p.slot.name, 'live');
     const t = tally.get(p);
+    // Fenced like every checkpoint save: a slot whose lease went meanwhile saves nothing.
+    if (c.hooks.canWrite && !c.hooks.canWrite(p.slot.name)) continue;
     await c.checkpoints.save(p.slot.name, {
       position: joined,
       moduleVersion: p.module.version,

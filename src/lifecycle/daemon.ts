@@ -68,8 +68,15 @@ export interface Ownership {
 }
 
 export interface DaemonControl {
-  /** Ends the current epoch gracefully and plans the next one (ownership changed). */
+  /** Ends the current epoch gracefully and plans the next one. */
   replan(): void;
+  /**
+   * Ownership changed: the slots that moved stop or start, the others go on (epoch.ts). A slot
+   * taken out of `ownership.owned()` before the call is drained with its checkpoint saved.
+   */
+  rebalance(): void;
+  /** Settles once the slot no longer runs here (drained, checkpoint saved). */
+  whenStopped(slot: string): Promise<void>;
 }
 
 export function createDaemon(o: DaemonOptions): Daemon {
@@ -133,6 +140,8 @@ export function createDaemon(o: DaemonOptions): Daemon {
   return {
     ...life,
     replan: () => epochs.replan(),
+    rebalance: () => epochs.rebalance(),
+    whenStopped: (slot) => epochs.whenStopped(slot),
     fireDeadline(module, deadline) {
       // The slot of the deadline's key: a saga's deadline runs in its saga's partition.
       const p = epochs.pipelines.find((x) => x.module.name === module && x.ownsKey(deadline.key));

@@ -9,14 +9,14 @@ import { retryInvalid } from './invalidRetry.js';
  * Returns the function that stops the polling.
  */
 export function pollDeadLetterRequests(
-  pipelines: readonly ModulePipeline[],
+  pipelines: () => readonly ModulePipeline[],
   c: DaemonContext,
 ): () => void {
   const { deadLetters, logger } = c;
   const submitted = new Set<string>();
   const timer = setInterval(() => {
     void (async () => {
-      for (const p of pipelines) {
+      for (const p of pipelines()) {
         for (const r of await deadLetters.requests(p.module.name)) {
           // The key's own partition performs it, wherever that runs.
           if (!p.ownsKey(r.key)) continue;
@@ -29,7 +29,7 @@ export function pollDeadLetterRequests(
             'performing a dead-letter request',
           );
           // An invalid event has no key: nothing is parked behind it.
-          if (r.key === '') await retryInvalid(p, r, c, pipelines);
+          if (r.key === '') await retryInvalid(p, r, c, pipelines());
           else await p.lane.release(r);
         }
       }

@@ -19,6 +19,7 @@ export async function buildPipelines(
         slot,
         router,
         fence: () => c.fence(slot.name),
+        ...(c.hooks.canWrite ? { canWrite: c.hooks.canWrite } : {}),
         db: c.db,
         config: c.config,
         writer: c.writer,

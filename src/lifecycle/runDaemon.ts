@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { MongoClient } from 'mongodb';
 import type { Config } from '../config/schema.js';
 import { createUpcasterRegistry } from '../dispatch/upcast.js';
@@ -18,7 +19,9 @@ import { createDeadlineStore } from '../reactions/deadlines.js';
 import { createDeadlineScheduler } from '../reactions/scheduler.js';
 import { classifyError } from '../source/errors.js';
 import { createPartitioning } from '../partitions/counts.js';
+import { createInstanceOwnership } from '../partitions/coordinator.js';
 import { deadlineScopes } from '../partitions/deadlineScopes.js';
+import { createMembership } from '../partitions/membership.js';
 import { createDaemon, type Daemon } from './daemon.js';
 import { createEventFetcher } from './fetcher.js';
 import { onShutdownSignal } from './signals.js';
@@ -209,20 +212,28 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       config.mongo.operationTimeoutMs,
       'leases',
     );
-    let started = false;
-    const keeper = createLeaseKeeper({
+    // One lease per slot (a module, or one partition of it), spread over the live instances.
+    const ownership = createInstanceOwnership({
+      db,
+      instanceId: config.instanceId ?? 'projectord',
+      modules,
+      partitioning,
       manager,
-      // One lease per slot: the module's own, or one per partition (partitions/slots.ts).
-      modules: partitioning.slots(modules).map((s) => s.name),
+      membership: createMembership({
+        db,
+        instanceId: config.instanceId ?? 'projectord',
+        modules: Object.fromEntries(modules.map((m) => [m.name, partitioning.count(m.name)])),
+        ttlMs: config.leases.ttlMs,
+        clock: now,
+        host: hostname(),
+        pid: process.pid,
+      }),
       heartbeatMs: config.leases.heartbeatMs,
-      // The lease manager logs acquisitions and losses (with the fence); here they only replan.
-      onAcquired: () => {
-        if (started) current.daemon?.replan();
-      },
-      onLost: () => {
-        current.daemon?.replan();
-      },
+      daemon: () => current.daemon,
       logger,
+      clock: now,
+      createKeeper: (k) =>
+        createLeaseKeeper({ ...k, manager, heartbeatMs: config.leases.heartbeatMs, logger }),
     });
 
     const counting = metricsHooks(metrics);
@@ -244,10 +255,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
         config.mongo.operationTimeoutMs,
         'reaction',
       ),
-      ownership: {
-        owned: () => new Set(keeper.owned().keys()),
-        fence: (slot) => keeper.owned().get(slot)?.fence ?? 0,
-      },
+      ownership: { owned: () => ownership.owned(), fence: (slot) => ownership.fence(slot) },
       partitioning,
       hooks: {
         ...counting,
@@ -256,18 +264,13 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
           connection.onRestart(reason);
         },
         onStreamOpen: () => connection.onStreamOpen(),
-        canWrite: (slot) => {
-          const lease = keeper.owned().get(slot);
-          return lease !== undefined && manager.isValid(lease);
-        },
+        canWrite: (slot) => ownership.canWrite(slot),
       },
     });
     current.daemon = daemon;
-    stopController.signal.addEventListener('abort', () => keeper.drain(), { once: true });
-    await keeper.tick();
-    keeper.start();
-    releasers.push({ what: 'leases', run: () => keeper.stop() });
-    started = true;
+    stopController.signal.addEventListener('abort', () => void ownership.drain(), { once: true });
+    await ownership.start();
+    releasers.push({ what: 'leases', run: () => ownership.stop() });
     await daemon.start();
     releasers.push({ what: 'daemon', run: () => daemon.stop() });
     notReady = undefined;
@@ -279,7 +282,7 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       // Only the reactions (or partitions of them) this instance owns right now and whose lane
       // exists: another owner's deadlines are theirs; at start-up the first epoch is still being
       // prepared.
-      modules: () => deadlineScopes(modules, partitioning, keeper.owned(), daemon.status()),
+      modules: () => deadlineScopes(modules, partitioning, ownership.owned(), daemon.status()),
       fire: (module, deadline) => daemon.fireDeadline(module, deadline),
       logger,
       store: deadlineStore,
@@ -323,6 +326,8 @@ export async function runDaemon(o: RunOptions): Promise<RunningDaemon> {
       finished: done,
       status: () => [],
       replan: () => undefined,
+      rebalance: () => undefined,
+      whenStopped: () => done,
       fireDeadline: (module) =>
         Promise.reject(
           new Error(`module ${module} does not run: the daemon was stopped before it started`),

@@ -59,8 +59,8 @@ export interface ContextDeps {
   /** Physical collection for a declared one (identity when live). */
   physical(collection: string): string;
   reactions?: ReactionServices;
-  /** The partition handlers run in; absent: the whole module, no lease (fence 0). */
-  partition?(): PartitionInfo;
+  /** The partition a handler runs in (for its event); absent: the whole module, fence 0. */
+  partition?(event: ProjectorEvent | undefined): PartitionInfo;
 }
 
 export interface BuiltContext {
@@ -125,7 +125,7 @@ export class EventContext implements ReactionContext, Writes {
   }
 
   get partition(): PartitionInfo {
-    return this.shared.deps.partition?.() ?? WHOLE_MODULE;
+    return this.shared.deps.partition?.(this.event) ?? WHOLE_MODULE;
   }
 
   /** A handler's read, bounded like every MongoDB wait a lane depends on (lib/timeout.ts). */

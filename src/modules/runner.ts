@@ -32,8 +32,8 @@ export interface RunnerOptions {
   operationTimeoutMs?: number;
   /** Absent in rebuild, replay and verify: reactions never run there (invariant 9). */
   reactions?: ReactionServices;
-  /** The partition the handler runs in, read per event (`ctx.partition`). */
-  partition?(): PartitionInfo;
+  /** The partition the handler runs in, asked per event (`ctx.partition`). */
+  partition?(event: ProjectorEvent | undefined): PartitionInfo;
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>

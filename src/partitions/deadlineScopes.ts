@@ -11,7 +11,7 @@ import type { Partitioning } from './counts.js';
 export function deadlineScopes(
   modules: readonly ModuleDefinition[],
   partitioning: Partitioning,
-  owned: ReadonlyMap<string, unknown>,
+  owned: { has(slot: string): boolean },
   running: readonly ModuleStatus[],
 ): DeadlineScope[] {
   const laned = new Set(running.map((s) => s.slot));

@@ -9,6 +9,7 @@ import { createEventFetcher } from '../lifecycle/fetcher.js';
 import { createModuleRunner } from '../modules/runner.js';
 import type { ProjectionDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
+import { createPartitionRouter } from '../partitions/slots.js';
 import { catchUpSource } from '../source/catchUp.js';
 import { createBatchWriter } from '../writer/batchWriter.js';
 import { createMongoSink } from '../writer/sink.js';
@@ -93,6 +94,8 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
     timeoutMs: config.mongo.operationTimeoutMs,
     logger,
   });
+  const count = config.modules.partitions[module.name] ?? 1;
+  const router = createPartitionRouter(module, count);
   const runner = createModuleRunner({
     db,
     module,
@@ -102,6 +105,8 @@ export async function projectInto(o: ProjectIntoOptions): Promise<ProjectionRun>
     signal,
     now: o.now ?? (() => new Date()),
     physical: o.physical,
+    // The partition each event's key falls in, as in the daemon; no lease here (fence 0).
+    partition: (event) => ({ index: event ? router.ofEvent(event) : 0, count, fence: 0 }),
   });
   let failedOn: ProjectorEvent | undefined;
   const lane = createLane({

@@ -3,6 +3,7 @@ import { describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { CHECKPOINTS } from '../../src/checkpoint/store.js';
 import { LEASES_COLLECTION, type LeaseDocument } from '../../src/leases/leaseManager.js';
 import { EVENT_COUNTER_MODULE } from '../../src/modules/testing/eventCounter.js';
+import { INSTANCES_COLLECTION } from '../../src/partitions/membership.js';
 import { useDaemons, type Daemon } from '../helpers/daemon.js';
 import { startLeaseWatch } from '../helpers/leaseWatch.js';
 import { mongoUri, useTestDb, waitFor } from '../helpers/mongo.js';
@@ -15,7 +16,8 @@ import { startWorkload, testSeed } from '../helpers/workload.js';
  * Fencing of a paused owner (DESIGN.md invariant 11): instance A owns event-counter and is
  * frozen with SIGSTOP past its lease; B takes the lease over (larger fence) and applies what is
  * appended meanwhile; A is resumed with SIGCONT while more events arrive. A must find its lease
- * invalid and send no write at all, and everything must be counted exactly once.
+ * invalid and send no write at all (but its lease calls and its announcement in
+ * projector_instances), and everything must be counted exactly once.
  *
  * A is frozen holding a batch it has not sent yet (its writer waits FLUSH_MS before a flush), so
  * on resume that batch's flush timer fires in the same event-loop turn as the heartbeat, before
@@ -226,7 +228,9 @@ describe('a paused lease owner is fenced', () => {
     const staleWrites = afterResume.filter(
       (c: WireCommand) =>
         isWriteCommand(c) &&
+        // Its leases, and its own announcement in projector_instances (membership.ts).
         c.collection !== LEASES_COLLECTION &&
+        c.collection !== INSTANCES_COLLECTION &&
         (judgedUntil === undefined || c.at < judgedUntil),
     );
     const summary = [...new Set(afterResume.map((c) => `${c.name} ${String(c.collection)}`))];
