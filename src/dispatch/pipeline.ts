@@ -10,6 +10,7 @@ import type { ReactionServices } from '../modules/context.js';
 import { createModuleRunner } from '../modules/runner.js';
 import type { ModuleDefinition } from '../modules/types.js';
 import type { Logger } from '../observability/logger.js';
+import { fencedCheckpoints } from '../partitions/fencedCheckpoints.js';
 import {
   createPartitionRouter,
   slotOf,
@@ -101,18 +102,8 @@ export function createModulePipeline(
     operationTimeoutMs: config.mongo.operationTimeoutMs,
     ...(module.kind === 'reaction' && d.reactions ? { reactions: d.reactions } : {}),
   });
-  // A checkpoint is fenced like a write: once the lease is gone, the next owner's position is
-  // the one that counts, even if this lane finished more before it noticed.
-  const canWrite = d.canWrite;
-  const store: CheckpointStore = canWrite
-    ? {
-        ...d.checkpoints,
-        save: (name, update) =>
-          canWrite(name)
-            ? d.checkpoints.save(name, update)
-            : Promise.resolve({ ok: false, reason: 'fenced' }),
-      }
-    : d.checkpoints;
+  // A checkpoint is fenced like a write (partitions/fencedCheckpoints.ts).
+  const store = fencedCheckpoints(d.checkpoints, d.canWrite);
   const checkpointer = createCheckpointer({
     module: slot.name,
     moduleVersion: module.version,

@@ -7,6 +7,7 @@ import { within } from '../lib/timeout.js';
 import { scanEventStore } from '../source/catchUp.js';
 import { currentClusterTime } from '../source/clusterTime.js';
 import { needs, planCatchUp } from './catchUpPlan.js';
+import { fencedCheckpoints } from '../partitions/fencedCheckpoints.js';
 import type { DaemonContext } from './context.js';
 import { setMode } from './pipelines.js';
 
@@ -117,7 +118,7 @@ function trackerFor(
     module: p.slot.name,
     moduleVersion: p.module.version,
     instanceId: c.config.instanceId ?? 'unknown',
-    store: c.checkpoints,
+    store: fencedCheckpoints(c.checkpoints, c.hooks.canWrite),
     startAt: progress.startAt,
     estimate: progress.estimate,
     resumed: { after: progress.after, scanned: progress.scanned },

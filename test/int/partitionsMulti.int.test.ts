@@ -38,6 +38,8 @@ const TTL_MS = 3000;
 const MOVE_BOUND_MS = TTL_MS + 3000;
 const auditModulePath = () =>
   join(packageRoot(), 'test', 'fixtures', 'modules', 'partitions', 'partition-audit.mjs');
+// Four daemon starts, two quiet points each with a verify, on a shared 2-core machine.
+const SCENARIO_TIMEOUT_MS = 240_000;
 const moduleConfig = (partitions: unknown = N) => ({
   paths: [auditModulePath()],
   partitions: { [MODULE]: partitions },
@@ -165,103 +167,107 @@ describe('partitions across instances', () => {
     writeFileSync(configFile, JSON.stringify({ modules: moduleConfig() }));
   });
 
-  it('3 instances, SIGKILL of one, a fourth joining: partitions move, never run twice at once', async () => {
-    const instances = new Map<string, Daemon>();
-    const create = (id: string) => {
-      const d = daemons.create({
-        mongoUri: mongoUri(),
-        dbName,
-        config: { instanceId: id, modules: moduleConfig() },
-        logLevel: 'info',
-      });
-      instances.set(id, d);
-      return d;
-    };
-    const live = () => new Set([...instances].filter(([, d]) => d.running).map(([id]) => id));
-    onTestFailed(() => {
-      console.error(`[partitions] seed=${seed} (PROJECTORD_TEST_SEED=${seed} to repeat)`);
-      for (const [id, d] of instances) console.error(`[partitions] ${id}:\n${d.output()}`);
-    });
-    const watch = startLeaseWatch(db, { modules: SLOTS, live, maxOrphanMs: MOVE_BOUND_MS });
-    onTestFinished(async () => {
-      await watch.stop();
-    });
-    const written = new Map<string, number>();
-    let events = 0;
-    const phase = (prefix: string, offset: number) => {
-      const w = startWorkload(db, {
-        events: 100_000,
-        aggregates: 40,
-        seed: seed + offset,
-        aggregatePrefix: prefix,
-        batchSize: 10,
-        eventsPerSecond: 120,
-      });
-      onTestFinished(async () => {
-        await w.stop().catch(() => undefined);
-      });
-      return async (): Promise<WorkloadResult> => {
-        const r = await w.stop();
-        for (const [id, v] of r.versions) written.set(id, v);
-        events += r.events;
-        return r;
+  it(
+    '3 instances, SIGKILL of one, a fourth joining: partitions move, never run twice at once',
+    async () => {
+      const instances = new Map<string, Daemon>();
+      const create = (id: string) => {
+        const d = daemons.create({
+          mongoUri: mongoUri(),
+          dbName,
+          config: { instanceId: id, modules: moduleConfig() },
+          logLevel: 'info',
+        });
+        instances.set(id, d);
+        return d;
       };
-    };
-    const quiet = async (what: string) => {
-      await waitFor(async () => (await differences(db, written, events)).length === 0, {
-        timeoutMs: 60_000,
-        intervalMs: 250,
-        what: `${what}: every event applied once (seed ${seed}); last: ${(await differences(db, written, events)).slice(0, 5).join('; ')}`,
+      const live = () => new Set([...instances].filter(([, d]) => d.running).map(([id]) => id));
+      onTestFailed(() => {
+        console.error(`[partitions] seed=${seed} (PROJECTORD_TEST_SEED=${seed} to repeat)`);
+        for (const [id, d] of instances) console.error(`[partitions] ${id}:\n${d.output()}`);
       });
-      const verify = await runCli(['verify', MODULE, ...operatorArgs(dbName, configFile)]);
-      expect(verify.code, `${what}: projectord verify\n${verify.out}${verify.err}`).toBe(0);
-    };
+      const watch = startLeaseWatch(db, { modules: SLOTS, live, maxOrphanMs: MOVE_BOUND_MS });
+      onTestFinished(async () => {
+        await watch.stop();
+      });
+      const written = new Map<string, number>();
+      let events = 0;
+      const phase = (prefix: string, offset: number) => {
+        const w = startWorkload(db, {
+          events: 100_000,
+          aggregates: 40,
+          seed: seed + offset,
+          aggregatePrefix: prefix,
+          batchSize: 10,
+          eventsPerSecond: 120,
+        });
+        onTestFinished(async () => {
+          await w.stop().catch(() => undefined);
+        });
+        return async (): Promise<WorkloadResult> => {
+          const r = await w.stop();
+          for (const [id, v] of r.versions) written.set(id, v);
+          events += r.events;
+          return r;
+        };
+      };
+      const quiet = async (what: string) => {
+        await waitFor(async () => (await differences(db, written, events)).length === 0, {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+          what: `${what}: every event applied once (seed ${seed}); last: ${(await differences(db, written, events)).slice(0, 5).join('; ')}`,
+        });
+        const verify = await runCli(['verify', MODULE, ...operatorArgs(dbName, configFile)]);
+        expect(verify.code, `${what}: projectord verify\n${verify.out}${verify.err}`).toBe(0);
+      };
 
-    const endFirst = phase('p1', 1);
-    for (const id of ['a', 'b', 'c']) await create(id).start();
-    const three = await waitForSpread(db, ['a', 'b', 'c'], 2, 3, 30_000, '8 partitions over 3');
-    console.log(`[partitions] 3 instances: ${JSON.stringify([...three.spread])}`);
+      const endFirst = phase('p1', 1);
+      for (const id of ['a', 'b', 'c']) await create(id).start();
+      const three = await waitForSpread(db, ['a', 'b', 'c'], 2, 3, 30_000, '8 partitions over 3');
+      console.log(`[partitions] 3 instances: ${JSON.stringify([...three.spread])}`);
 
-    const victim = 'b';
-    const victimSlots = three.spread.get(victim) ?? [];
-    instances.get(victim)!.kill('SIGKILL');
-    expect((await instances.get(victim)!.waitForExit(10_000)).signal).toBe('SIGKILL');
-    const afterKill = await waitForSpread(db, ['a', 'c'], 4, 4, MOVE_BOUND_MS + 4000, 'takeover');
-    console.log(
-      `[partitions] SIGKILL of ${victim} (${victimSlots.join(',')}): moved in ${afterKill.ms} ms`,
-    );
-    expect(afterKill.ms).toBeLessThanOrEqual(MOVE_BOUND_MS);
-    await endFirst();
-    await quiet('after the kill');
+      const victim = 'b';
+      const victimSlots = three.spread.get(victim) ?? [];
+      instances.get(victim)!.kill('SIGKILL');
+      expect((await instances.get(victim)!.waitForExit(10_000)).signal).toBe('SIGKILL');
+      const afterKill = await waitForSpread(db, ['a', 'c'], 4, 4, MOVE_BOUND_MS + 4000, 'takeover');
+      console.log(
+        `[partitions] SIGKILL of ${victim} (${victimSlots.join(',')}): moved in ${afterKill.ms} ms`,
+      );
+      expect(afterKill.ms).toBeLessThanOrEqual(MOVE_BOUND_MS);
+      await endFirst();
+      await quiet('after the kill');
 
-    const endSecond = phase('p2', 2);
-    const before = await owners(db);
-    await create('d').start();
-    // From d's announcement: starting a Node process on a loaded machine is not the rebalance.
-    await waitFor(() => db.collection(INSTANCES_COLLECTION).findOne({ _id: 'd' as never }), {
-      timeoutMs: 30_000,
-      intervalMs: 20,
-      what: 'd announced in projector_instances',
-    });
-    const joined = await waitForSpread(db, ['a', 'c', 'd'], 2, 3, 30_000, 'rebalance on join');
-    console.log(
-      `[partitions] d joined: rebalanced ${joined.ms} ms after it announced itself: ${JSON.stringify([...joined.spread])}`,
-    );
-    // Cooperative: what a and c still hold after the join, they held before it.
-    for (const id of ['a', 'c'])
-      for (const slot of joined.spread.get(id) ?? []) expect(before.get(id)).toContain(slot);
-    await endSecond();
-    await quiet('after the join');
+      const endSecond = phase('p2', 2);
+      const before = await owners(db);
+      await create('d').start();
+      // From d's announcement: starting a Node process on a loaded machine is not the rebalance.
+      await waitFor(() => db.collection(INSTANCES_COLLECTION).findOne({ _id: 'd' as never }), {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        what: 'd announced in projector_instances',
+      });
+      const joined = await waitForSpread(db, ['a', 'c', 'd'], 2, 3, 30_000, 'rebalance on join');
+      console.log(
+        `[partitions] d joined: rebalanced ${joined.ms} ms after it announced itself: ${JSON.stringify([...joined.spread])}`,
+      );
+      // Cooperative: what a and c still hold after the join, they held before it.
+      for (const id of ['a', 'c'])
+        for (const slot of joined.spread.get(id) ?? []) expect(before.get(id)).toContain(slot);
+      await endSecond();
+      await quiet('after the join');
 
-    for (const id of ['a', 'c', 'd']) instances.get(id)!.kill('SIGTERM');
-    for (const id of ['a', 'c', 'd'])
-      expect(await instances.get(id)!.waitForExit(30_000)).toEqual({ code: 0, signal: null });
-    expect(await watch.stop()).toEqual([]);
-    const log = await db.collection<LogEntry>('partition_audit_log').find({}).toArray();
-    // Partitions did change hands (each partition's lease counts its own fences).
-    expect(new Set(log.map((e) => `${e.partition}/${e.fence}`)).size).toBeGreaterThan(N);
-    expect(overlaps(log)).toEqual([]);
-  });
+      for (const id of ['a', 'c', 'd']) instances.get(id)!.kill('SIGTERM');
+      for (const id of ['a', 'c', 'd'])
+        expect(await instances.get(id)!.waitForExit(30_000)).toEqual({ code: 0, signal: null });
+      expect(await watch.stop()).toEqual([]);
+      const log = await db.collection<LogEntry>('partition_audit_log').find({}).toArray();
+      // Partitions did change hands (each partition's lease counts its own fences).
+      expect(new Set(log.map((e) => `${e.partition}/${e.fence}`)).size).toBeGreaterThan(N);
+      expect(overlaps(log)).toEqual([]);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
   it.each([
     ['0', 0],
