@@ -108,7 +108,10 @@ describe('a stalled stream', () => {
       what: 'the swallowed event to be applied after the stream was reopened',
     });
     expect(Date.now() - wroteAt).toBeLessThan(3 * STALL_MS + 3000);
-    expect(stalls).toEqual(['event-counter reopened']);
+    // A server with post-batch resume tokens (any replica set, the embedded one included) gave an
+    // idle token past the swallowed event, and the checkpoint saved from it is where the reopened
+    // stream starts: it cannot bring the event back, the scan does.
+    expect(stalls).toEqual(['event-counter reopened', 'event-counter rescanned']);
     expect(health[0]).toMatch(/^stalled: /);
     await waitFor(() => d.status()[0]?.stalledSince === undefined, { what: 'the stall to end' });
     expect(healthReport(d.status(), config, new Date()).modules[0]?.ready).toBe(true);
