@@ -18,22 +18,7 @@ export function eventStore(db: Db): Collection<Document> {
   return db.collection(EVENT_STORE);
 }
 
-/** The indexes the command side relies on (DOMAIN.md), plus a unique eventId. Idempotent. */
-export async function ensureEventStoreIndexes(db: Db): Promise<void> {
-  const coll = eventStore(db);
-  await coll.createIndex(
-    { aggregateId: 1, version: 1 },
-    { unique: true, name: 'aggregate_version' },
-  );
-  await coll.createIndex({ eventId: 1 }, { unique: true, name: 'event_id' });
-  await coll.createIndex({ eventTimestamp: 1, _id: 1 }, { name: 'event_timestamp' });
-  await coll.createIndex({ eventType: 1, eventTimestamp: 1 }, { name: 'event_type' });
-  await coll.createIndex({ aggregateType: 1, eventTimestamp: 1 }, { name: 'aggregate_type' });
-  await coll.createIndex(
-    { 'eventMetadata.correlationId': 1 },
-    { sparse: true, name: 'correlation_id' },
-  );
-}
+export { ensureEventStoreIndexes, requireEventStoreIndexes } from './eventStoreIndexes.js';
 
 export interface AppendInput {
   /** Canonical (a string) or as stored; a string is stored in the form the stream already has. */

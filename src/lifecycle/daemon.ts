@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { Config } from '../config/schema.js';
 import type { Upcaster } from '../dispatch/upcast.js';
-import { ensureEventStoreIndexes } from '../events/eventStore.js';
+import { ensureEventStoreIndexes, requireUniqueEventId } from '../events/eventStoreIndexes.js';
 import { backoffDelay, sleep } from '../lanes/backoff.js';
 import { toError } from '../lib/errors.js';
 import type { ReactionServices } from '../modules/context.js';
@@ -128,7 +128,7 @@ export function createDaemon(o: DaemonOptions): Daemon {
   abort.signal.addEventListener('abort', () => epochs.replan(), { once: true });
   const life = createLifecycle(async () => {
     try {
-      await runEpochs(c, epochs, abort.signal, () => fatal);
+      await runEpochs(c, epochs, abort.signal, () => fatal, o.modules);
     } catch (e) {
       throw fatal ?? e;
     } finally {
@@ -160,6 +160,26 @@ export function createDaemon(o: DaemonOptions): Daemon {
 }
 
 /**
+ * event_store's indexes (events/eventStoreIndexes.ts): the missing ones are created where the
+ * user may, each failure is logged with its fix, and reactions never run without the unique
+ * eventId index. A listing that fails (the network) only logs: the epochs retry what matters.
+ */
+async function checkIndexes(c: DaemonContext, modules: readonly ModuleDefinition[]) {
+  const reactions = modules.filter((m) => m.kind === 'reaction').map((m) => m.name);
+  let report: Awaited<ReturnType<typeof ensureEventStoreIndexes>>;
+  try {
+    report = await ensureEventStoreIndexes(c.db, { timeoutMs: c.config.mongo.operationTimeoutMs });
+  } catch (e) {
+    c.logger.warn({ err: toError(e) }, 'could not check the indexes of event_store');
+    return;
+  }
+  for (const f of report.failed) {
+    c.logger.warn({ index: f.name }, `index ${f.name} of event_store is missing: ${f.message}`);
+  }
+  requireUniqueEventId(report, reactions);
+}
+
+/**
  * Runs epochs until the daemon stops. A dropped connection in an epoch's own reads and writes
  * (checkpoints, dead letters, cluster time) is the network's bad moment: checkpoints hold only
  * finished work (invariant 4), so a new epoch after a backoff loses nothing. Anything else stops.
@@ -169,14 +189,10 @@ async function runEpochs(
   epochs: Epochs,
   stopped: AbortSignal,
   fatal: () => Error | undefined,
+  modules: readonly ModuleDefinition[],
 ): Promise<void> {
   const { config, logger } = c;
-  await ensureEventStoreIndexes(c.db).catch((e: unknown) =>
-    logger.warn(
-      { err: toError(e) },
-      'could not create event_store indexes; gap repair and catch-up will be slower',
-    ),
-  );
+  await checkIndexes(c, modules);
   for (let failures = 0; !stopped.aborted;) {
     const epochStartedAt = Date.now();
     try {

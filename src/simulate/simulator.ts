@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Db } from 'mongodb';
-import { ensureEventStoreIndexes } from '../events/eventStore.js';
+import { requireEventStoreIndexes } from '../events/eventStore.js';
 import { ProjectordError, toError, usageError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { createAccountBook } from './accountBook.js';
@@ -85,7 +85,7 @@ export function createSimulator(opts: SimulatorOptions): Simulator {
       );
     }
     // Once per simulator; a failed attempt is not cached, the next run tries again.
-    indexes ??= ensureEventStoreIndexes(opts.db).catch((e: unknown) => {
+    indexes ??= requireEventStoreIndexes(opts.db).catch((e: unknown) => {
       indexes = undefined;
       throw toError(e);
     });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db, type Document } from 'mongodb';
 import type { PipelineDeps } from '../../dispatch/pipeline.js';
 import type { UpcasterRegistry } from '../../dispatch/upcast.js';
-import { ensureEventStoreIndexes, eventStore } from '../../events/eventStore.js';
+import { requireEventStoreIndexes, eventStore } from '../../events/eventStore.js';
 import type { RawEventDocument } from '../../events/types.js';
 import { createEventFetcher } from '../../lifecycle/fetcher.js';
 import { createEventAppender } from '../../reactions/append.js';
@@ -88,7 +88,7 @@ export async function createMongoBackend(
   await client.connect();
   const owned = o.dbName === undefined;
   const db = client.db(o.dbName ?? `projectord_test_${randomBytes(6).toString('hex')}`);
-  await ensureEventStoreIndexes(db);
+  await requireEventStoreIndexes(db);
   const appender = createEventAppender({ db, now: o.now });
   const deadlines = createDeadlineStore(db, o.now);
   const fetcher = createEventFetcher(db, o.upcasters);
