@@ -34,6 +34,8 @@ export interface AccountBook {
   get(id: string): AccountView | undefined;
   /** Every account, in the order they were added (deterministic for a seed). */
   all(): readonly AccountView[];
+  /** The frozen accounts, in the order they were frozen (kept as they freeze: no scan). */
+  frozen(): readonly AccountView[];
   /** Folds the account's next event; false when it is not the next version (see contract). */
   fold(id: string, event: FoldableEvent): boolean;
 }
@@ -56,6 +58,7 @@ export function centsOf(value: unknown): number {
 export function createAccountBook(): AccountBook {
   const byId = new Map<string, AccountRecord>();
   const ordered: AccountRecord[] = [];
+  const frozen: AccountRecord[] = [];
 
   function foldInto(acc: AccountRecord, event: FoldableEvent): void {
     const data = event.eventData ?? {};
@@ -77,6 +80,7 @@ export function createAccountBook(): AccountBook {
         acc.balanceCents += centsOf(data.amount) + centsOf(data.feeAmount);
         break;
       case 'AccountFrozen':
+        if (!acc.frozen) frozen.push(acc);
         acc.frozen = true;
         break;
       default:
@@ -111,6 +115,7 @@ export function createAccountBook(): AccountBook {
     },
     get: (id) => byId.get(id),
     all: () => ordered,
+    frozen: () => frozen,
     fold(id, event) {
       const acc = byId.get(id);
       if (!acc || event.version !== acc.knownVersion + 1) return false;

@@ -3,7 +3,7 @@ import { structuring, velocity } from './bursts.js';
 import { freezeAccount, openAccount } from './catalog.js';
 import type { Command, Scenario } from './commands.js';
 import type { Random } from './random.js';
-import type { PlanContext } from './selection.js';
+import { pickAccount, type PlanContext } from './selection.js';
 import { foreign, large, oneStep, toFrozen, toUnknown, twoStep } from './transfers.js';
 
 /**
@@ -65,11 +65,11 @@ export function createPlanner(opts: PlannerOptions): Planner {
   };
 
   const freeze = (ctx: PlanContext): Command | null => {
-    const all = book.all();
-    const frozen = all.filter((acc) => acc.frozen).length;
-    if (all.length - frozen <= 2 || frozen + 1 > all.length * MAX_FROZEN_SHARE) return null;
-    const acc = rng.pick(all.filter((a) => !a.frozen));
-    return freezeAccount(ctx.rng, acc);
+    const all = book.all().length;
+    const frozen = book.frozen().length;
+    if (all - frozen <= 2 || frozen + 1 > all * MAX_FROZEN_SHARE) return null;
+    const acc = pickAccount(ctx, (a) => !a.frozen);
+    return acc ? freezeAccount(ctx.rng, acc) : null;
   };
 
   const builders: Record<Scenario, (ctx: PlanContext) => Command | Command[] | null> = {

@@ -91,7 +91,7 @@ export function toUnknown(ctx: PlanContext): TransferCommand | null {
 }
 
 export function toFrozen(ctx: PlanContext): TransferCommand | null {
-  const frozen = ctx.book.all().filter((acc) => acc.frozen);
+  const frozen = ctx.book.frozen();
   if (frozen.length === 0) return null;
   return everyday(ctx, 'to-frozen', ctx.rng.pick(frozen).id);
 }
