@@ -108,3 +108,49 @@ async function storeRaw(db: Db, doc: Document): Promise<Document> {
   const { insertedId } = await eventStore(db).insertOne({ ...doc });
   return { ...doc, _id: insertedId };
 }
+
+describe('a real transaction on the run’s server (tied cluster times end to end)', () => {
+  let ctx: Awaited<ReturnType<typeof useTestDb>>;
+  let daemon: Daemon | undefined;
+  beforeAll(async () => {
+    ctx = await useTestDb('tied_e2e');
+  });
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = undefined;
+  });
+
+  it('the module standing between debit and credit gets the credit from the live stream', async () => {
+    const { db, client } = ctx;
+    const coll = eventStore(db);
+    await coll.insertOne(testEvent('before', 1, new Date()));
+    const stream = coll.watch([{ $match: { operationType: 'insert' } }], { maxAwaitTimeMS: 50 });
+    await stream.tryNext();
+    await client.withSession((session) =>
+      session.withTransaction(async () => {
+        await coll.insertOne(testEvent('debit', 1, new Date()), { session });
+        await coll.insertOne(testEvent('credit', 1, new Date()), { session });
+      }),
+    );
+    const debit = await stream.next();
+    const credit = await stream.next();
+    await stream.close();
+    expect(debit.clusterTime?.equals(credit.clusterTime!)).toBe(true);
+    const checkpoints = createCheckpointStore(db);
+    const save = (module: string, token: Document) =>
+      checkpoints.save(module, {
+        position: toPosition(token, debit.clusterTime!),
+        moduleVersion: 1,
+        mode: 'live',
+        appliedDelta: 0,
+        lastEventAt: null,
+        instanceId: 'test',
+      });
+    await save('ledger-a-e2e', debit._id as Document);
+    await save('ledger-b-e2e', credit._id as Document);
+    daemon = await startEngine(db, { modules: [ledger('ledger-b-e2e'), ledger('ledger-a-e2e')] });
+    await waitFor(() => db.collection('ledger-a-e2e_seen').findOne({ _id: 'credit' as never }), {
+      what: 'ledger-a to apply the credit of the transaction',
+    });
+  });
+});
